@@ -1,0 +1,9 @@
+using BenchmarkDotNet.Running;
+
+namespace EngineSkeleton.Benchmarks;
+
+public static class BenchmarkProgram
+{
+    public static void Main(string[] args) =>
+        BenchmarkSwitcher.FromAssembly(typeof(BenchmarkProgram).Assembly).Run(args);
+}
