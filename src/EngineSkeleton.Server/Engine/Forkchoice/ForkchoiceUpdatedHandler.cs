@@ -1,0 +1,97 @@
+using System.Text.Json;
+using EngineSkeleton.Blocks;
+using EngineSkeleton.Primitives;
+using EngineSkeleton.Server.Engine.Wire;
+using EngineSkeleton.Server.Rpc;
+using EngineSkeleton.Storage.Chain;
+using EngineSkeleton.Sync.Beacon;
+using Microsoft.Extensions.Logging;
+
+namespace EngineSkeleton.Server.Engine.Forkchoice;
+
+/// <summary>
+/// engine_forkchoiceUpdated for every version (paris.md "Specification", in its order): zero or invalid head →
+/// INVALID; unknown head → SYNCING and the head goes to the syncer; known head → safe/finalized must be on its
+/// chain (-38002) → forkchoice applied atomically → attributes checked → building refused (brief §2).
+/// </summary>
+internal sealed partial class ForkchoiceUpdatedHandler(
+    ChainStore store,
+    InvalidBlocks invalid,
+    PendingHeaders pending,
+    IBeaconSync sync,
+    ILogger<ForkchoiceUpdatedHandler> logger)
+{
+    /// <summary>The error answered to payloadAttributes on a VALID head: this node never builds (brief §2).</summary>
+    public const string BuildingNotSupported =
+        "payload building is not supported: EngineSkeleton follows the chain without executing transactions; the forkchoice was applied";
+
+    public ForkchoiceUpdatedResponse Handle(ForkchoiceState state, JsonElement attributes, Action<JsonElement, BlockHeader> checkAttributes)
+    {
+        if (state.Head.IsZero)
+        {
+            return new ForkchoiceUpdatedResponse(PayloadStatusV1.InvalidUnanchored("forkchoice head is the zero hash"), null);
+        }
+        if (invalid.TryGet(state.Head, out var lastValid))
+        {
+            return new ForkchoiceUpdatedResponse(PayloadStatusV1.Invalid(lastValid, "head block was found invalid"), null);
+        }
+        var head = store.GetHeader(state.Head);
+        if (head is null)
+        {
+            if (pending.Get(state.Head) is { } known)
+            {
+                sync.Sync(known, state.Finalized, force: true);
+            }
+            else
+            {
+                sync.Announce(state.Head, state.Finalized);
+            }
+            Log.UnknownHead(logger, state.Head);
+            return ForkchoiceUpdatedResponse.Syncing;
+        }
+
+        // paris.md point 2: a head at or below the finalized block on the canonical chain is acknowledged, not applied.
+        if (store.FinalizedHash is { } finalizedHash && store.GetHeader(finalizedHash) is { } finalized
+            && head.Number < finalized.Number && store.IsCanonical(head))
+        {
+            return new ForkchoiceUpdatedResponse(PayloadStatusV1.Valid(head.Hash), null);
+        }
+
+        var safe = CheckOnChain(head, state.Safe, "safe");
+        var final = CheckOnChain(head, state.Finalized, "finalized");
+        store.SetForkchoice(head, safe, final);
+        Log.ForkchoiceApplied(logger, head.Number, head.Hash);
+
+        if (!Params.IsMissing(attributes))
+        {
+            checkAttributes(attributes, head);
+            throw new RpcException(RpcErrorCodes.ServerError, BuildingNotSupported);
+        }
+        return new ForkchoiceUpdatedResponse(PayloadStatusV1.Valid(head.Hash), null);
+    }
+
+    /// <summary>A non-zero safe or finalized hash must be a known block on the head's chain, else -38002.</summary>
+    private Hash256? CheckOnChain(BlockHeader head, Hash256 hash, string which)
+    {
+        if (hash.IsZero)
+        {
+            return null;
+        }
+        var header = store.GetHeader(hash);
+        if (header is null || !store.IsAncestor(head, header))
+        {
+            throw RpcException.InvalidForkchoiceState(
+                header is null ? $"{which} block {hash} is unknown" : $"{which} block {hash} is not an ancestor of the head");
+        }
+        return hash;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(200, LogLevel.Information, "Forkchoice requested sync to unknown head hash={Hash}")]
+        public static partial void UnknownHead(ILogger logger, Hash256 hash);
+
+        [LoggerMessage(201, LogLevel.Debug, "Forkchoice applied number={Number} hash={Hash}")]
+        public static partial void ForkchoiceApplied(ILogger logger, ulong number, Hash256 hash);
+    }
+}

@@ -1,0 +1,119 @@
+using System.Globalization;
+using System.Text.Json;
+using EngineSkeleton.Chain;
+using EngineSkeleton.Primitives;
+using EngineSkeleton.Server.Engine;
+using EngineSkeleton.Server.Engine.Wire;
+using EngineSkeleton.Server.Rpc;
+using EngineSkeleton.Storage.Chain;
+using EngineSkeleton.Sync.Beacon;
+using StreamJsonRpc;
+
+namespace EngineSkeleton.Server.Eth;
+
+/// <summary>
+/// Read methods served on both ports (brief §3.2) over what the node has: eth_, net_, web3_, skeleton_, rpc_.
+/// eth_getBlockBy* return transaction hashes whatever fullTx asks: the node keeps transactions as bytes, unexecuted.
+/// </summary>
+internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync sync, OpenRpcDocument discovery)
+{
+    [JsonRpcMethod("eth_chainId")]
+    public string ChainId() => Params.Quantity(spec.ChainId);
+
+    [JsonRpcMethod("net_version")]
+    public string NetVersion() => spec.ChainId.ToString(CultureInfo.InvariantCulture);
+
+    [JsonRpcMethod("web3_clientVersion")]
+    public string ClientVersion() => ClientIdentity.Web3;
+
+    [JsonRpcMethod("eth_blockNumber")]
+    public string BlockNumber() => Params.Quantity(store.HeadHeader.Number);
+
+    /// <summary>false when the node has the head the beacon node asked for; else geth's progress object.</summary>
+    [JsonRpcMethod("eth_syncing")]
+    public object Syncing()
+    {
+        var status = sync.Status();
+        var head = store.HeadHeader;
+        if (status.AnnouncedHead is not { } announced || store.HasBlock(announced))
+        {
+            return false;
+        }
+        return new Dictionary<string, string>
+        {
+            ["startingBlock"] = Params.Quantity(head.Number),
+            ["currentBlock"] = Params.Quantity(head.Number),
+            ["highestBlock"] = Params.Quantity(Math.Max(status.AnnouncedNumber ?? head.Number, head.Number)),
+        };
+    }
+
+    [JsonRpcMethod("eth_getBlockByNumber")]
+    public Dictionary<string, object?>? GetBlockByNumber(JsonElement block = default, JsonElement fullTransactions = default)
+    {
+        ReadFullTransactions(fullTransactions);
+        var hash = ResolveTag(block);
+        return hash is { } h && store.GetBlock(h) is { } found ? BlockJson.From(found) : null;
+    }
+
+    [JsonRpcMethod("eth_getBlockByHash")]
+    public Dictionary<string, object?>? GetBlockByHash(JsonElement hash = default, JsonElement fullTransactions = default)
+    {
+        var h = Params.HashValue(hash, "blockHash");
+        ReadFullTransactions(fullTransactions);
+        return store.GetBlock(h) is { } found ? BlockJson.From(found) : null;
+    }
+
+    [JsonRpcMethod("skeleton_status")]
+    public object SkeletonStatus()
+    {
+        var status = sync.Status();
+        return new Dictionary<string, object?>
+        {
+            ["state"] = status.State,
+            ["announcedHead"] = status.AnnouncedHead?.ToString(),
+            ["announcedNumber"] = status.AnnouncedNumber is { } n ? Params.Quantity(n) : null,
+            ["finalized"] = status.Finalized?.ToString(),
+            ["subchains"] = status.Subchains.Select(s => new Dictionary<string, string>
+            {
+                ["head"] = Params.Quantity(s.Head),
+                ["tail"] = Params.Quantity(s.Tail),
+                ["next"] = s.Next.ToString(),
+            }).ToArray(),
+            ["linked"] = status.Linked,
+            ["chain"] = new Dictionary<string, string?>
+            {
+                ["head"] = store.HeadHeader.Hash.ToString(),
+                ["headNumber"] = Params.Quantity(store.HeadHeader.Number),
+                ["safe"] = store.SafeHash?.ToString(),
+                ["finalized"] = store.FinalizedHash?.ToString(),
+            },
+        };
+    }
+
+    [JsonRpcMethod("rpc_discover")]
+    public JsonElement Discover() => discovery.Document;
+
+    private Hash256? ResolveTag(JsonElement block)
+    {
+        if (block.ValueKind != JsonValueKind.String)
+        {
+            throw RpcException.InvalidParams(Params.IsMissing(block) ? "missing block number or tag" : "block is not a string");
+        }
+        return block.GetString() switch
+        {
+            "latest" or "pending" => store.HeadHeader.Hash,
+            "earliest" => store.GetCanonicalHash(0),
+            "safe" => store.SafeHash,
+            "finalized" => store.FinalizedHash,
+            _ => store.GetCanonicalHash(Params.UInt64Value(block, "block number")),
+        };
+    }
+
+    private static void ReadFullTransactions(JsonElement fullTransactions)
+    {
+        if (!Params.IsMissing(fullTransactions))
+        {
+            Params.Bool(fullTransactions, "fullTransactions");
+        }
+    }
+}

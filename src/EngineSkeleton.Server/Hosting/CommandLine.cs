@@ -1,0 +1,62 @@
+namespace EngineSkeleton.Server.Hosting;
+
+/// <summary>
+/// geth-style flags (brief §3.1) turned into configuration keys of the root appsettings.json, so that file,
+/// ENGINESKELETON__Section__Key variables and flags are one configuration, flags winning.
+/// Accepts <c>--flag value</c> and <c>--flag=value</c>; anything unknown is an error.
+/// </summary>
+internal static class CommandLine
+{
+    /// <summary>Flag → configuration key. README documents this table.</summary>
+    public static IReadOnlyDictionary<string, string> Flags { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["--datadir"] = "Node:DataDir",
+        ["--network"] = "Node:Network",
+        ["--genesis"] = "Node:Genesis",
+        ["--verbosity"] = "Node:Verbosity",
+        ["--authrpc.addr"] = "AuthRpc:Addr",
+        ["--authrpc.port"] = "AuthRpc:Port",
+        ["--authrpc.jwtsecret"] = "AuthRpc:JwtSecret",
+        ["--http.addr"] = "Http:Addr",
+        ["--http.port"] = "Http:Port",
+        ["--rpc.maxbody"] = "Rpc:MaxRequestBodyBytes",
+    };
+
+    /// <summary>Parses the arguments into configuration pairs, or returns the one-line error that stops startup.</summary>
+    public static (Dictionary<string, string?> Values, string? Error) Parse(IReadOnlyList<string> args)
+    {
+        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            var eq = arg.IndexOf('=', StringComparison.Ordinal);
+            var flag = eq > 0 ? arg[..eq] : arg;
+            if (flag.StartsWith("-", StringComparison.Ordinal) && !flag.StartsWith("--", StringComparison.Ordinal))
+            {
+                flag = "-" + flag; // geth accepts -flag as well as --flag
+            }
+            if (!Flags.TryGetValue(flag, out var key))
+            {
+                return (values, $"unknown flag '{arg}' (run with --help for the list)");
+            }
+            string value;
+            if (eq > 0)
+            {
+                value = arg[(eq + 1)..];
+            }
+            else if (i + 1 < args.Count)
+            {
+                value = args[++i];
+            }
+            else
+            {
+                return (values, $"flag {flag} needs a value");
+            }
+            values[key] = value;
+        }
+        return (values, null);
+    }
+
+    public static string Help =>
+        "usage: EngineSkeleton.Server [flags]\n" + string.Join('\n', Flags.Select(f => $"  {f.Key,-22} {f.Value}"));
+}

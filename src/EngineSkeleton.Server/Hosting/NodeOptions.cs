@@ -1,0 +1,88 @@
+using System.Net;
+
+namespace EngineSkeleton.Server.Hosting;
+
+/// <summary>Section "Node" of appsettings.json.</summary>
+internal sealed class NodeOptions
+{
+    /// <summary>LiteDB files and the JWT secret live here (geth: --datadir).</summary>
+    public string DataDir { get; set; } = "./data";
+
+    /// <summary>Built-in chain: mainnet, sepolia or hoodi. Ignored when Genesis is set.</summary>
+    public string Network { get; set; } = "mainnet";
+
+    /// <summary>A geth-format genesis.json for a custom chain.</summary>
+    public string? Genesis { get; set; }
+
+    /// <summary>Log level: trace, debug, info, warn, error, or geth's 0–5.</summary>
+    public string Verbosity { get; set; } = "info";
+}
+
+/// <summary>Section "AuthRpc": the Engine API endpoint (JWT).</summary>
+internal sealed class AuthRpcOptions
+{
+    public string Addr { get; set; } = "127.0.0.1";
+
+    /// <summary>8551: the Engine API port every consensus client expects.</summary>
+    public int Port { get; set; } = 8551;
+
+    /// <summary>Defaults to &lt;datadir&gt;/jwtsecret, created (0600) when absent.</summary>
+    public string? JwtSecret { get; set; }
+}
+
+/// <summary>Section "Http": the public read-only RPC endpoint (no JWT).</summary>
+internal sealed class HttpOptions
+{
+    public string Addr { get; set; } = "127.0.0.1";
+
+    /// <summary>8545: geth's HTTP-RPC port.</summary>
+    public int Port { get; set; } = 8545;
+}
+
+/// <summary>Section "Rpc": limits shared by both endpoints.</summary>
+internal sealed class RpcOptions
+{
+    /// <summary>128 MiB, as the brief sets: large enough for a full Osaka payload batch, small enough to refuse abuse.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 128L * 1024 * 1024;
+}
+
+/// <summary>Startup checks that turn a bad setting into one line and exit code 2.</summary>
+internal static class OptionChecks
+{
+    public static string? Validate(NodeOptions node, AuthRpcOptions auth, HttpOptions http, RpcOptions rpc)
+    {
+        if (!IPAddress.TryParse(auth.Addr, out _) && auth.Addr != "localhost")
+        {
+            return $"--authrpc.addr '{auth.Addr}' is not an IP address";
+        }
+        if (!IPAddress.TryParse(http.Addr, out _) && http.Addr != "localhost")
+        {
+            return $"--http.addr '{http.Addr}' is not an IP address";
+        }
+        if (auth.Port is < 0 or > 65535)
+        {
+            return $"--authrpc.port {auth.Port} is not a port";
+        }
+        if (http.Port is < 0 or > 65535)
+        {
+            return $"--http.port {http.Port} is not a port";
+        }
+        if (auth.Port == http.Port && auth.Port != 0)
+        {
+            return $"--authrpc.port and --http.port are both {auth.Port}";
+        }
+        if (rpc.MaxRequestBodyBytes < 1024)
+        {
+            return $"Rpc:MaxRequestBodyBytes {rpc.MaxRequestBodyBytes} is too small";
+        }
+        if (LogLevels.Parse(node.Verbosity) is null)
+        {
+            return $"--verbosity '{node.Verbosity}' is not one of trace, debug, info, warn, error, crit or 0-5";
+        }
+        if (string.IsNullOrWhiteSpace(node.DataDir))
+        {
+            return "--datadir is empty";
+        }
+        return null;
+    }
+}

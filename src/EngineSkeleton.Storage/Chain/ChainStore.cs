@@ -1,0 +1,257 @@
+using EngineSkeleton.Blocks;
+using EngineSkeleton.Primitives;
+using LiteDB;
+
+namespace EngineSkeleton.Storage.Chain;
+
+/// <summary>
+/// The node's chain in LiteDB (<c>chain.db</c> under the datadir): blocks by hash, the canonical number → hash
+/// index, and the forkchoice pointers. Every change is one LiteDB transaction, so a kill -9 leaves either the old
+/// or the new state. Writers are serialized here; readers go straight to LiteDB (thread-safe) or the header cache.
+/// </summary>
+public sealed class ChainStore : IDisposable
+{
+    /// <summary>Headers kept in memory: the parents of what newPayload sees and what forkchoice walks back over.</summary>
+    private const int HeaderCacheSize = 4096;
+
+    private const string Head = "head";
+    private const string Safe = "safe";
+    private const string Finalized = "finalized";
+    private const string Genesis = "genesis";
+
+    private readonly LiteDatabase _db;
+    private readonly ILiteCollection<BsonDocument> _blocks;
+    private readonly ILiteCollection<BsonDocument> _canonical;
+    private readonly ILiteCollection<BsonDocument> _meta;
+    private readonly Lock _writeLock = new();
+    private readonly HeaderCache _headers = new(HeaderCacheSize);
+    private volatile BlockHeader? _head;
+
+    private ChainStore(LiteDatabase db)
+    {
+        _db = db;
+        _blocks = db.GetCollection("blocks");
+        _canonical = db.GetCollection("canonical");
+        _meta = db.GetCollection("meta");
+    }
+
+    public static ChainStore Open(string path) => new(LiteDbFiles.Open(path, "chain store"));
+
+    public static ChainStore OpenInMemory() => new(LiteDbFiles.OpenInMemory());
+
+    /// <summary>The canonical head; the genesis (or checkpoint) until something else becomes canonical.</summary>
+    public BlockHeader HeadHeader => _head ?? throw new InvalidOperationException("chain store has no genesis yet");
+
+    public Hash256 GenesisHash => ReadMeta(Genesis) ?? throw new InvalidOperationException("chain store has no genesis yet");
+
+    public Hash256? SafeHash => ReadMeta(Safe);
+
+    public Hash256? FinalizedHash => ReadMeta(Finalized);
+
+    /// <summary>
+    /// Writes the anchor block (genesis or checkpoint) into an empty store, or checks that a used store holds the same
+    /// chain: a datadir never silently switches chains.
+    /// </summary>
+    public void Initialize(Block anchor)
+    {
+        lock (_writeLock)
+        {
+            var stored = ReadMeta(Genesis);
+            if (stored is { } known)
+            {
+                if (known != anchor.Header.Hash && GetHeader(anchor.Header.Hash) is null)
+                {
+                    throw new StoreException(
+                        $"the datadir holds the chain anchored at {known} but this node was started for {anchor.Header.Hash}; use another --datadir");
+                }
+                _head = GetHeader(ReadMeta(Head) ?? known) ?? throw new StoreException("chain store is corrupt: head block missing");
+                return;
+            }
+            Transact(() =>
+            {
+                PutBlock(anchor);
+                PutCanonical(anchor.Header.Number, anchor.Header.Hash);
+                PutMeta(Genesis, anchor.Header.Hash);
+                PutMeta(Head, anchor.Header.Hash);
+            });
+            _head = anchor.Header;
+        }
+    }
+
+    public bool HasBlock(Hash256 hash) => _headers.Contains(hash) || _blocks.Exists(Query.EQ("_id", Key(hash)));
+
+    public BlockHeader? GetHeader(Hash256 hash)
+    {
+        if (_headers.TryGet(hash, out var cached))
+        {
+            return cached;
+        }
+        var doc = _blocks.FindById(Key(hash));
+        if (doc is null)
+        {
+            return null;
+        }
+        var header = BlockHeader.Decode(doc["header"].AsBinary);
+        _headers.Add(header);
+        return header;
+    }
+
+    public BlockBody? GetBody(Hash256 hash)
+    {
+        var doc = _blocks.FindById(Key(hash));
+        return doc is null ? null : BlockBody.Decode(doc["body"].AsBinary);
+    }
+
+    public Block? GetBlock(Hash256 hash)
+    {
+        var doc = _blocks.FindById(Key(hash));
+        return doc is null ? null : new Block(BlockHeader.Decode(doc["header"].AsBinary), BlockBody.Decode(doc["body"].AsBinary));
+    }
+
+    public Hash256? GetCanonicalHash(ulong number)
+    {
+        if (number > HeadHeader.Number)
+        {
+            return null;
+        }
+        var doc = _canonical.FindById((long)number);
+        return doc is null ? null : new Hash256(doc["hash"].AsBinary);
+    }
+
+    public BlockHeader? GetCanonicalHeader(ulong number) =>
+        GetCanonicalHash(number) is { } hash ? GetHeader(hash) : null;
+
+    public bool IsCanonical(BlockHeader header) => GetCanonicalHash(header.Number) == header.Hash;
+
+    /// <summary>Stores a verified block, not (yet) canonical. One transaction.</summary>
+    public void WriteBlock(Block block) => WriteBlocks([block]);
+
+    /// <summary>Stores verified blocks in one transaction, none of them canonical yet.</summary>
+    public void WriteBlocks(IReadOnlyList<Block> blocks)
+    {
+        lock (_writeLock)
+        {
+            Transact(() =>
+            {
+                foreach (var block in blocks)
+                {
+                    PutBlock(block);
+                }
+            });
+        }
+        foreach (var block in blocks)
+        {
+            _headers.Add(block.Header);
+        }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="head"/> the canonical head and records safe/finalized, in one transaction: the canonical
+    /// index is rewritten from the common ancestor with the old chain up to the new head, and entries above the new
+    /// head are removed. Every ancestor of the head down to the common ancestor must be stored.
+    /// </summary>
+    public void SetForkchoice(BlockHeader head, Hash256? safe, Hash256? finalized)
+    {
+        lock (_writeLock)
+        {
+            var oldHead = HeadHeader;
+            var branch = new List<BlockHeader>();
+            for (var h = head; GetCanonicalHashUnbounded(h.Number) != h.Hash;)
+            {
+                branch.Add(h);
+                h = GetHeader(h.ParentHash)
+                    ?? throw new InvalidOperationException($"ancestor {h.ParentHash} of {head.Hash} is not stored");
+            }
+            Transact(() =>
+            {
+                for (var n = oldHead.Number; n > head.Number; n--)
+                {
+                    _canonical.Delete((long)n);
+                }
+                foreach (var header in branch)
+                {
+                    PutCanonical(header.Number, header.Hash);
+                }
+                PutMeta(Head, head.Hash);
+                if (safe is { } s)
+                {
+                    PutMeta(Safe, s);
+                }
+                if (finalized is { } f)
+                {
+                    PutMeta(Finalized, f);
+                }
+            });
+            _head = head;
+        }
+    }
+
+    /// <summary>
+    /// True when <paramref name="ancestor"/> is on the chain that ends in <paramref name="head"/> (itself included).
+    /// Walks back from the head only until it meets the canonical chain, then answers from the canonical index.
+    /// </summary>
+    public bool IsAncestor(BlockHeader head, BlockHeader ancestor)
+    {
+        var h = head;
+        while (h.Number > ancestor.Number)
+        {
+            if (GetCanonicalHashUnbounded(h.Number) == h.Hash)
+            {
+                return GetCanonicalHashUnbounded(ancestor.Number) == ancestor.Hash;
+            }
+            var parent = GetHeader(h.ParentHash);
+            if (parent is null)
+            {
+                return false;
+            }
+            h = parent;
+        }
+        return h.Hash == ancestor.Hash;
+    }
+
+    public void Dispose() => _db.Dispose();
+
+    private Hash256? GetCanonicalHashUnbounded(ulong number)
+    {
+        var doc = _canonical.FindById((long)number);
+        return doc is null ? null : new Hash256(doc["hash"].AsBinary);
+    }
+
+    private void PutBlock(Block block) =>
+        _blocks.Upsert(new BsonDocument
+        {
+            ["_id"] = Key(block.Header.Hash),
+            ["number"] = (long)block.Header.Number,
+            ["header"] = block.Header.Encode(),
+            ["body"] = block.Body.Encode(),
+        });
+
+    private void PutCanonical(ulong number, Hash256 hash) =>
+        _canonical.Upsert(new BsonDocument { ["_id"] = (long)number, ["hash"] = hash.ToArray() });
+
+    private void PutMeta(string name, Hash256 hash) =>
+        _meta.Upsert(new BsonDocument { ["_id"] = name, ["hash"] = hash.ToArray() });
+
+    private Hash256? ReadMeta(string name)
+    {
+        var doc = _meta.FindById(name);
+        return doc is null ? null : new Hash256(doc["hash"].AsBinary);
+    }
+
+    private void Transact(Action write)
+    {
+        _db.BeginTrans();
+        try
+        {
+            write();
+            _db.Commit();
+        }
+        catch
+        {
+            _db.Rollback();
+            throw;
+        }
+    }
+
+    private static BsonValue Key(Hash256 hash) => new(hash.ToArray());
+}

@@ -1,0 +1,41 @@
+using EngineSkeleton.Blocks;
+using EngineSkeleton.Primitives;
+
+namespace EngineSkeleton.Sync.Beacon;
+
+/// <summary>
+/// What the Engine API hands heads it does not have to. Forced heads come from forkchoiceUpdated and restart the
+/// sync cycle on the new head; non-forced heads come from newPayload and may only extend the current one
+/// (go-ethereum's beacon sync semantics, brief §4).
+/// </summary>
+public interface IBeaconSync
+{
+    /// <summary>Hands over a head whose header is known. Never blocks on the sync itself.</summary>
+    SyncRequestOutcome Sync(BlockHeader head, Hash256 finalized, bool force);
+
+    /// <summary>A forced head whose header could not be had yet: remembered so the operator (and the syncer) see it.</summary>
+    void Announce(Hash256 head, Hash256 finalized);
+
+    /// <summary>What skeleton_status shows.</summary>
+    BeaconSyncStatus Status();
+}
+
+/// <summary>How a head was taken: accepted into the cycle, or refused with the reason (non-forced only).</summary>
+public enum SyncRequestOutcome
+{
+    Accepted,
+    /// <summary>A non-forced head that does not extend the current one: geth's errSyncReorged/Gapped/Forked.</summary>
+    RefusedNotExtending,
+}
+
+/// <summary>A contiguous run of downloaded headers, newest first in the progress (geth's subchain).</summary>
+public sealed record SubchainStatus(ulong Head, ulong Tail, Hash256 Next);
+
+/// <summary>The syncer as skeleton_status reports it.</summary>
+public sealed record BeaconSyncStatus(
+    Hash256? AnnouncedHead,
+    ulong? AnnouncedNumber,
+    Hash256? Finalized,
+    IReadOnlyList<SubchainStatus> Subchains,
+    bool Linked,
+    string State);
