@@ -119,6 +119,19 @@ public ref struct RlpReader
 
     public void SkipItem() => ReadPrefix(out _, out _);
 
+    /// <summary>Counts the unread items without consuming them (checking each one's prefix on the way).</summary>
+    public readonly int CountItems()
+    {
+        var probe = this;
+        var count = 0;
+        while (probe.HasMore)
+        {
+            probe.SkipItem();
+            count++;
+        }
+        return count;
+    }
+
     /// <summary>Throws unless every item has been read: for inputs and lists that must be consumed exactly.</summary>
     public readonly void EnsureEnd()
     {

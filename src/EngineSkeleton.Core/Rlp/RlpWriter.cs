@@ -51,7 +51,7 @@ public ref struct RlpWriter
     /// <summary>Encoded size of a list whose items take <paramref name="payloadLength"/> bytes.</summary>
     public static int LengthOfList(int payloadLength) => LengthOfPrefix(payloadLength) + payloadLength;
 
-    public void WriteBytes(ReadOnlySpan<byte> bytes)
+    public void WriteBytes(scoped ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length == 1 && bytes[0] < 0x80)
         {
@@ -114,7 +114,7 @@ public ref struct RlpWriter
     public void WriteListHeader(int payloadLength) => WritePrefix(0xc0, payloadLength);
 
     /// <summary>Copies an already encoded item (or several) as they are.</summary>
-    public void WriteRaw(ReadOnlySpan<byte> encoded)
+    public void WriteRaw(scoped ReadOnlySpan<byte> encoded)
     {
         encoded.CopyTo(_buffer[_position..]);
         _position += encoded.Length;
