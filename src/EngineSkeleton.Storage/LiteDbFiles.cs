@@ -2,34 +2,42 @@ using LiteDB;
 
 namespace EngineSkeleton.Storage;
 
-/// <summary>Opens LiteDB files the one way this node uses them: direct (exclusive) connection, clear errors.</summary>
+/// <summary>
+/// Opens LiteDB files the one way this node uses them, with clear errors. LiteDB's direct mode does not hold the
+/// file exclusively on Linux, so a lock file beside it (held with FileShare.None for the store's lifetime) keeps a
+/// second node off the same datadir.
+/// </summary>
 internal static class LiteDbFiles
 {
-    public static LiteDatabase Open(string path, string what)
+    public static (LiteDatabase Database, IDisposable Lock) Open(string path, string what)
     {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is not null)
-        {
-            Directory.CreateDirectory(directory);
-        }
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        FileStream fileLock;
         try
         {
-            // Direct mode holds the file exclusively: a second node on the same datadir fails here, loudly.
-            return new LiteDatabase(new ConnectionString { Filename = path, Connection = ConnectionType.Direct });
+            fileLock = new FileStream(full + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
         catch (IOException e)
         {
-            throw new StoreException($"{what} {path} is locked by another process or cannot be opened: {e.Message}", e);
+            throw new StoreException($"{what} {full} is locked by another process (is another node running on this datadir?): {e.Message}", e);
         }
         catch (UnauthorizedAccessException e)
         {
-            throw new StoreException($"{what} {path} cannot be opened: {e.Message}", e);
+            throw new StoreException($"{what} {full} cannot be opened: {e.Message}", e);
         }
-        catch (LiteException e)
+        try
         {
-            throw new StoreException($"{what} {path} is corrupt or not a LiteDB file: {e.Message}", e);
+            var db = new LiteDatabase(new ConnectionString { Filename = full, Connection = ConnectionType.Direct });
+            db.GetCollectionNames().ToList(); // touch the file so a corrupt one fails here, not on first use
+            return (db, fileLock);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            fileLock.Dispose();
+            throw new StoreException($"{what} {full} is corrupt or not a LiteDB file: {e.Message}", e);
         }
     }
 
-    public static LiteDatabase OpenInMemory() => new(new MemoryStream());
+    public static (LiteDatabase Database, IDisposable Lock) OpenInMemory() => (new LiteDatabase(new MemoryStream()), new MemoryStream());
 }

@@ -9,10 +9,10 @@ namespace EngineSkeleton.Payloads;
 public static class PayloadConverter
 {
     /// <summary>
-    /// The block a payload stands for. <paramref name="parentBeaconBlockRoot"/> (V3+) and
-    /// <paramref name="executionRequests"/> (V4+) come beside the payload in newPayload, not inside it.
+    /// The block a payload stands for. <paramref name="parentBeaconBlockRoot"/> (V3+) and the commitment to the
+    /// execution requests (V4+, <see cref="ExecutionRequests.Hash"/>) come beside the payload in newPayload.
     /// </summary>
-    public static Block ToBlock(ExecutionPayload payload, Hash256? parentBeaconBlockRoot, IReadOnlyList<byte[]>? executionRequests)
+    public static Block ToBlock(ExecutionPayload payload, Hash256? parentBeaconBlockRoot, Hash256? requestsHash)
     {
         var header = new BlockHeader
         {
@@ -36,7 +36,7 @@ public static class PayloadConverter
             BlobGasUsed = payload.BlobGasUsed,
             ExcessBlobGas = payload.ExcessBlobGas,
             ParentBeaconBlockRoot = parentBeaconBlockRoot,
-            RequestsHash = executionRequests is { } r ? ExecutionRequests.Hash(r) : null,
+            RequestsHash = requestsHash,
         };
         return new Block(header, new BlockBody(payload.Transactions, [], payload.Withdrawals));
     }

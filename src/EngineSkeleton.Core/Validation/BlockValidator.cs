@@ -2,6 +2,7 @@ using EngineSkeleton.Blocks;
 using EngineSkeleton.Chain;
 using EngineSkeleton.Crypto;
 using EngineSkeleton.Primitives;
+using EngineSkeleton.Rlp;
 using EngineSkeleton.Trie;
 
 namespace EngineSkeleton.Validation;
@@ -246,6 +247,18 @@ public sealed class BlockValidator(ChainSpec spec)
         return ValidationResult.Valid;
     }
 
-    private static Hash256 OmmersHash(IReadOnlyList<BlockHeader> ommers) =>
-        Keccak256.Hash(new BlockBody([], ommers, null).EncodeOmmers());
+    /// <summary>keccak256 of the RLP list of ommer headers.</summary>
+    private static Hash256 OmmersHash(IReadOnlyList<BlockHeader> ommers)
+    {
+        var encoded = ommers.Select(o => o.Encode()).ToArray();
+        var payload = encoded.Sum(e => e.Length);
+        var buffer = new byte[RlpWriter.LengthOfList(payload)];
+        var writer = new RlpWriter(buffer);
+        writer.WriteListHeader(payload);
+        foreach (var e in encoded)
+        {
+            writer.WriteRaw(e);
+        }
+        return Keccak256.Hash(buffer);
+    }
 }

@@ -20,6 +20,7 @@ public sealed class ChainStore : IDisposable
     private const string Genesis = "genesis";
 
     private readonly LiteDatabase _db;
+    private readonly IDisposable _fileLock;
     private readonly ILiteCollection<BsonDocument> _blocks;
     private readonly ILiteCollection<BsonDocument> _canonical;
     private readonly ILiteCollection<BsonDocument> _meta;
@@ -27,9 +28,11 @@ public sealed class ChainStore : IDisposable
     private readonly HeaderCache _headers = new(HeaderCacheSize);
     private volatile BlockHeader? _head;
 
-    private ChainStore(LiteDatabase db)
+    private ChainStore((LiteDatabase Database, IDisposable Lock) opened)
     {
-        _db = db;
+        _db = opened.Database;
+        _fileLock = opened.Lock;
+        var db = _db;
         _blocks = db.GetCollection("blocks");
         _canonical = db.GetCollection("canonical");
         _meta = db.GetCollection("meta");
@@ -209,7 +212,11 @@ public sealed class ChainStore : IDisposable
         return h.Hash == ancestor.Hash;
     }
 
-    public void Dispose() => _db.Dispose();
+    public void Dispose()
+    {
+        _db.Dispose();
+        _fileLock.Dispose();
+    }
 
     private Hash256? GetCanonicalHashUnbounded(ulong number)
     {

@@ -5,7 +5,6 @@ using EngineSkeleton.Server.Engine.Wire;
 using EngineSkeleton.Server.Rpc;
 using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Sync.Beacon;
-using Microsoft.Extensions.Logging;
 
 namespace EngineSkeleton.Server.Engine.Forkchoice;
 

@@ -5,7 +5,6 @@ using EngineSkeleton.Server.Engine.Wire;
 using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Sync.Beacon;
 using EngineSkeleton.Validation;
-using Microsoft.Extensions.Logging;
 
 namespace EngineSkeleton.Server.Engine.NewPayload;
 
@@ -28,7 +27,7 @@ internal sealed partial class NewPayloadHandler(
         IReadOnlyList<byte[]>? executionRequests,
         bool v1)
     {
-        var block = PayloadConverter.ToBlock(payload, parentBeaconBlockRoot, executionRequests);
+        var block = PayloadConverter.ToBlock(payload, parentBeaconBlockRoot, executionRequests is null ? null : ExecutionRequests.Hash(executionRequests));
         var hash = block.Header.Hash;
         if (hash != payload.BlockHash)
         {
