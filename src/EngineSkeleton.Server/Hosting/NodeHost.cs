@@ -1,0 +1,264 @@
+using System.Net;
+using System.Net.Sockets;
+using EngineSkeleton.Chain;
+using EngineSkeleton.Server.Auth;
+using EngineSkeleton.Server.Engine;
+using EngineSkeleton.Server.Engine.Bodies;
+using EngineSkeleton.Server.Engine.Forkchoice;
+using EngineSkeleton.Server.Engine.NewPayload;
+using EngineSkeleton.Server.Eth;
+using EngineSkeleton.Server.Rpc;
+using EngineSkeleton.Storage;
+using EngineSkeleton.Storage.Chain;
+using EngineSkeleton.Sync.Beacon;
+using EngineSkeleton.Validation;
+
+namespace EngineSkeleton.Server.Hosting;
+
+/// <summary>
+/// The composition root: configuration → chain → store → handlers → two Kestrel listeners (Engine API with JWT,
+/// public read-only RPC). Built the same way by Program and by the integration tests.
+/// </summary>
+internal sealed partial class NodeHost : IAsyncDisposable
+{
+    private NodeHost(WebApplication app, ChainStore store, ChainSetup chain, JwtSecret secret, string secretPath, int enginePort, int httpPort, RpcEndpoint engine, RpcEndpoint http)
+    {
+        App = app;
+        Store = store;
+        Chain = chain;
+        Secret = secret;
+        SecretPath = secretPath;
+        EnginePort = enginePort;
+        HttpPort = httpPort;
+        EngineEndpoint = engine;
+        HttpEndpoint = http;
+    }
+
+    public WebApplication App { get; }
+
+    public ChainStore Store { get; }
+
+    public ChainSetup Chain { get; }
+
+    public JwtSecret Secret { get; }
+
+    public string SecretPath { get; }
+
+    public int EnginePort { get; }
+
+    public int HttpPort { get; }
+
+    public RpcEndpoint EngineEndpoint { get; }
+
+    public RpcEndpoint HttpEndpoint { get; }
+
+    /// <summary>Builds the node from command-line flags (and appsettings.json, environment). Throws <see cref="StartupException"/>.</summary>
+    public static NodeHost Build(string[] args, TimeProvider? time = null, string? contentRoot = null)
+    {
+        var (flags, flagError) = CommandLine.Parse(args);
+        if (flagError is not null)
+        {
+            throw new StartupException(flagError);
+        }
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = contentRoot ?? Directory.GetCurrentDirectory() });
+        builder.Configuration.AddEnvironmentVariables("ENGINESKELETON__");
+        builder.Configuration.AddInMemoryCollection(flags);
+
+        var node = Bind<NodeOptions>(builder.Configuration, "Node");
+        var auth = Bind<AuthRpcOptions>(builder.Configuration, "AuthRpc");
+        var http = Bind<HttpOptions>(builder.Configuration, "Http");
+        var rpc = Bind<RpcOptions>(builder.Configuration, "Rpc");
+        if (OptionChecks.Validate(node, auth, http, rpc) is { } optionError)
+        {
+            throw new StartupException(optionError);
+        }
+        ConfigureLogging(builder, LogLevels.Parse(node.Verbosity)!.Value);
+
+        ChainSetup chain;
+        try
+        {
+            chain = ChainSetup.From(node);
+        }
+        catch (GenesisException e)
+        {
+            throw new StartupException(e.Message, e);
+        }
+
+        var dataDir = Path.GetFullPath(node.DataDir);
+        var secretPath = Path.GetFullPath(auth.JwtSecret ?? Path.Combine(dataDir, "jwtsecret"));
+        var loggerFactory = LoggerFactory.Create(l => l.AddConfiguration(builder.Configuration.GetSection("Logging")).AddSimpleConsole(ConsoleFormat).SetMinimumLevel(LogLevels.Parse(node.Verbosity)!.Value));
+        JwtSecret secret;
+        try
+        {
+            Directory.CreateDirectory(dataDir);
+            secret = JwtSecret.LoadOrCreate(secretPath, loggerFactory.CreateLogger<JwtSecret>());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or InvalidDataException)
+        {
+            throw new StartupException($"JWT secret {secretPath}: {e.Message}", e);
+        }
+
+        ChainStore store;
+        try
+        {
+            store = ChainStore.Open(Path.Combine(dataDir, "chain.db"));
+            store.Initialize(chain.Anchor);
+        }
+        catch (StoreException e)
+        {
+            throw new StartupException(e.Message, e);
+        }
+
+        var enginePort = auth.Port == 0 ? FreePort(auth.Addr) : auth.Port;
+        var httpPort = http.Port == 0 ? FreePort(http.Addr) : http.Port;
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = rpc.MaxRequestBodyBytes;
+            k.Listen(ParseAddress(auth.Addr), enginePort);
+            k.Listen(ParseAddress(http.Addr), httpPort);
+        });
+
+        var services = builder.Services;
+        if (time is not null)
+        {
+            services.AddSingleton(time);
+        }
+        else
+        {
+            services.AddSingleton(TimeProvider.System);
+        }
+        services.AddSingleton(chain.Spec);
+        services.AddSingleton(store);
+        services.AddSingleton(secret);
+        services.AddSingleton<JwtValidator>();
+        services.AddSingleton<IBeaconSync, AnnouncedHeads>();
+        services.AddSingleton(new BlockValidator(chain.Spec));
+        services.AddSingleton<InvalidBlocks>();
+        services.AddSingleton<PendingHeaders>();
+        services.AddSingleton<EngineLocks>();
+        services.AddSingleton<NewPayloadHandler>();
+        services.AddSingleton<ForkchoiceUpdatedHandler>();
+        services.AddSingleton<PayloadBodiesHandler>();
+        services.AddSingleton<BlobsHandler>();
+        services.AddSingleton<EngineRpcModule>();
+        services.AddSingleton(LoadOpenRpc());
+        services.AddSingleton<EthRpcModule>();
+
+        var app = builder.Build();
+        var eth = app.Services.GetRequiredService<EthRpcModule>();
+        var engine = app.UseJsonRpc(
+            new RpcEndpointOptions("engine", RequireJwt: true, rpc.MaxRequestBodyBytes) { Port = enginePort },
+            [app.Services.GetRequiredService<EngineRpcModule>(), eth],
+            RpcJson.Options,
+            app.Services.GetRequiredService<JwtValidator>());
+        var readOnly = app.UseJsonRpc(
+            new RpcEndpointOptions("http", RequireJwt: false, rpc.MaxRequestBodyBytes) { Port = httpPort },
+            [eth],
+            RpcJson.Options);
+        MapOperatorEndpoints(app, httpPort, eth);
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EngineSkeleton");
+        Log.Starting(logger, chain.Spec.Name, chain.Spec.ChainId, chain.Anchor.Header.Hash, dataDir);
+        Log.TrustModel(logger);
+        Log.Endpoints(logger, $"http://{auth.Addr}:{enginePort}", $"http://{http.Addr}:{httpPort}", secretPath);
+        loggerFactory.Dispose();
+        return new NodeHost(app, store, chain, secret, secretPath, enginePort, httpPort, engine, readOnly);
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await App.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            throw new StartupException($"cannot listen: {e.Message}", e);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await App.StopAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            await App.DisposeAsync().ConfigureAwait(false);
+            Store.Dispose();
+        }
+    }
+
+    private static void MapOperatorEndpoints(WebApplication app, int httpPort, EthRpcModule eth)
+    {
+        app.MapGet("/health", () => Results.Text("ok\n")).RequireHost($"*:{httpPort}");
+        app.MapGet("/status", () => Results.Json(eth.SkeletonStatus(), RpcJson.Options)).RequireHost($"*:{httpPort}");
+    }
+
+    private static OpenRpcDocument LoadOpenRpc()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "openapi", OpenRpcDocument.FileName);
+        try
+        {
+            return OpenRpcDocument.Load(path);
+        }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException)
+        {
+            throw new StartupException($"OpenRPC document {path} cannot be read: {e.Message}", e);
+        }
+    }
+
+    private static T Bind<T>(IConfiguration configuration, string section)
+        where T : new()
+    {
+        try
+        {
+            return configuration.GetSection(section).Get<T>() ?? new T();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new StartupException($"configuration section {section}: {e.InnerException?.Message ?? e.Message}", e);
+        }
+    }
+
+    private static void ConfigureLogging(WebApplicationBuilder builder, LogLevel level)
+    {
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(ConsoleFormat);
+        builder.Logging.SetMinimumLevel(level);
+        if (level > LogLevel.Trace)
+        {
+            builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        }
+    }
+
+    private static void ConsoleFormat(Microsoft.Extensions.Logging.Console.SimpleConsoleFormatterOptions o)
+    {
+        o.SingleLine = true;
+        o.TimestampFormat = "MM-dd|HH:mm:ss.fff ";
+        o.UseUtcTimestamp = false;
+    }
+
+    private static IPAddress ParseAddress(string addr) => addr == "localhost" ? IPAddress.Loopback : IPAddress.Parse(addr);
+
+    /// <summary>Port 0 asks for a free port; it is chosen here so the RPC endpoints can filter on it.</summary>
+    private static int FreePort(string addr)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(ParseAddress(addr), 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Starting EngineSkeleton network={Network} chainid={ChainId} genesis={Genesis} datadir={DataDir}")]
+        public static partial void Starting(ILogger logger, string network, ulong chainId, EngineSkeleton.Primitives.Hash256 genesis, string dataDir);
+
+        [LoggerMessage(2, LogLevel.Information, "Trust model: the beacon node is trusted for the head hash; blocks are checked without state (hash links, header rules, body roots); transactions are not executed and VALID means every stateless check passed; pre-merge blocks are anchored by hash links alone")]
+        public static partial void TrustModel(ILogger logger);
+
+        [LoggerMessage(3, LogLevel.Information, "Engine API (JWT) on {Engine}, public RPC on {Http}, JWT secret {Secret}")]
+        public static partial void Endpoints(ILogger logger, string engine, string http, string secret);
+    }
+}

@@ -1,0 +1,19 @@
+namespace EngineSkeleton.Server.Hosting;
+
+/// <summary>Startup cannot go on; the message is the one line printed before exiting with code 2 (brief §3.1).</summary>
+internal sealed class StartupException : Exception
+{
+    public StartupException(string message)
+        : base(message)
+    {
+    }
+
+    public StartupException()
+    {
+    }
+
+    public StartupException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
