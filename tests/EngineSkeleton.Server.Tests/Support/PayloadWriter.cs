@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Numerics;
+using System.Text.Json.Nodes;
+using EngineSkeleton.Blocks;
+using EngineSkeleton.Primitives;
+
+namespace EngineSkeleton.Tests.Engine;
+
+/// <summary>Writes a block as the JSON-RPC parameters of engine_newPayloadVn, as a consensus client would send it.</summary>
+internal static class PayloadWriter
+{
+    public static JsonObject Payload(Block block, int version)
+    {
+        var h = block.Header;
+        var o = new JsonObject
+        {
+            ["parentHash"] = h.ParentHash.ToString(),
+            ["feeRecipient"] = h.Beneficiary.ToString(),
+            ["stateRoot"] = h.StateRoot.ToString(),
+            ["receiptsRoot"] = h.ReceiptsRoot.ToString(),
+            ["logsBloom"] = Hex.Encode(h.LogsBloom),
+            ["prevRandao"] = h.MixHash.ToString(),
+            ["blockNumber"] = Q(h.Number),
+            ["gasLimit"] = Q(h.GasLimit),
+            ["gasUsed"] = Q(h.GasUsed),
+            ["timestamp"] = Q(h.Timestamp),
+            ["extraData"] = Hex.Encode(h.ExtraData),
+            ["baseFeePerGas"] = Q(h.BaseFeePerGas ?? 0),
+            ["blockHash"] = h.Hash.ToString(),
+            ["transactions"] = new JsonArray([.. block.Body.Transactions.Select(t => (JsonNode)Hex.Encode(t))]),
+        };
+        if (version >= 2 && block.Body.Withdrawals is { } withdrawals)
+        {
+            o["withdrawals"] = new JsonArray([.. withdrawals.Select(w => (JsonNode)new JsonObject
+            {
+                ["index"] = Q(w.Index),
+                ["validatorIndex"] = Q(w.ValidatorIndex),
+                ["address"] = w.Address.ToString(),
+                ["amount"] = Q(w.AmountGwei),
+            })]);
+        }
+        if (version >= 3)
+        {
+            o["blobGasUsed"] = Q(h.BlobGasUsed ?? 0);
+            o["excessBlobGas"] = Q(h.ExcessBlobGas ?? 0);
+        }
+        return o;
+    }
+
+    /// <summary>newPayloadV3/V4's second parameter: the blob versioned hashes of the block's transactions, in order.</summary>
+    public static JsonArray BlobHashes(Block block)
+    {
+        var all = new JsonArray();
+        foreach (var tx in block.Body.Transactions)
+        {
+            Assert.True(Transactions.TryGetBlobVersionedHashes(tx, out var hashes, out _));
+            foreach (var hash in hashes)
+            {
+                all.Add(hash.ToString());
+            }
+        }
+        return all;
+    }
+
+    /// <summary>The parameters of the newPayload version that serves this block's fork (V2 for Paris/Shanghai).</summary>
+    public static (string Method, JsonNode?[] Args) NewPayload(Block block, JsonArray? requests = null)
+    {
+        var h = block.Header;
+        if (h.RequestsHash is not null)
+        {
+            return ("engine_newPayloadV4", [Payload(block, 3), BlobHashes(block), h.ParentBeaconBlockRoot!.ToString(), requests ?? []]);
+        }
+        if (h.ParentBeaconBlockRoot is not null)
+        {
+            return ("engine_newPayloadV3", [Payload(block, 3), BlobHashes(block), h.ParentBeaconBlockRoot!.ToString()]);
+        }
+        return ("engine_newPayloadV2", [Payload(block, 2)]);
+    }
+
+    public static JsonObject Forkchoice(Hash256 head, Hash256? safe = null, Hash256? finalized = null) => new()
+    {
+        ["headBlockHash"] = head.ToString(),
+        ["safeBlockHash"] = (safe ?? head).ToString(),
+        ["finalizedBlockHash"] = (finalized ?? Hash256.Zero).ToString(),
+    };
+
+    public static string Q(ulong value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
+
+    public static string Q(BigInteger value) => value.IsZero ? "0x0" : "0x" + value.ToString("x", CultureInfo.InvariantCulture).TrimStart('0');
+}

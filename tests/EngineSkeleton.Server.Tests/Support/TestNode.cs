@@ -1,0 +1,103 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EngineSkeleton.Server.Hosting;
+using EngineSkeleton.Tests.Auth;
+using EngineSkeleton.Tests.Support;
+
+namespace EngineSkeleton.Tests.Engine;
+
+/// <summary>
+/// The real node (NodeHost, as Program builds it) on free loopback ports with the execution-apis genesis and a
+/// fresh datadir; a JSON-RPC client that signs a fresh JWT per request.
+/// </summary>
+internal sealed class TestNode : IAsyncDisposable
+{
+    private readonly string _dataDir;
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    private TestNode(NodeHost host, string dataDir)
+    {
+        Host = host;
+        _dataDir = dataDir;
+    }
+
+    public NodeHost Host { get; }
+
+    public Uri EngineUri => new($"http://127.0.0.1:{Host.EnginePort}/");
+
+    public Uri HttpUri => new($"http://127.0.0.1:{Host.HttpPort}/");
+
+    public static async Task<TestNode> StartAsync(params string[] extraArgs)
+    {
+        var dataDir = Directory.CreateTempSubdirectory("es-node-").FullName;
+        var host = NodeHost.Build(
+        [
+            "--datadir", dataDir,
+            "--genesis", Path.Combine(ExecutionApisChain.Directory, "genesis.json"),
+            "--authrpc.port", "0",
+            "--http.port", "0",
+            "--verbosity", "warn",
+            .. extraArgs,
+        ]);
+        await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        return new TestNode(host, dataDir);
+    }
+
+    /// <summary>Makes blocks 1..<paramref name="number"/> of the execution-apis chain the node's canonical chain.</summary>
+    public void SeedThrough(ulong number)
+    {
+        Host.Store.WriteBlocks([.. ExecutionApisChain.Blocks.Take((int)number)]);
+        Host.Store.SetForkchoice(ExecutionApisChain.At(number).Header, null, null);
+    }
+
+    public string Jwt() => JwtTestTokens.Hs256(Host.Secret.ToArray(), DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+
+    /// <summary>Calls the Engine API port; returns the whole response object.</summary>
+    public Task<JsonElement> Engine(string method, params JsonNode?[] args) => Call(EngineUri, method, args, jwt: true);
+
+    /// <summary>Calls the public port (no JWT).</summary>
+    public Task<JsonElement> Public(string method, params JsonNode?[] args) => Call(HttpUri, method, args, jwt: false);
+
+    public async Task<(int Status, string Body)> PostRaw(Uri uri, string body, bool jwt, string contentType = "application/json")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new StringContent(body, Encoding.UTF8) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        if (jwt)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Jwt());
+        }
+        using var response = await _http.SendAsync(request).WaitAsync(TimeSpan.FromSeconds(30));
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private async Task<JsonElement> Call(Uri uri, string method, JsonNode?[] args, bool jwt)
+    {
+        var request = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 1, ["method"] = method, ["params"] = new JsonArray(args) };
+        var (status, body) = await PostRaw(uri, request.ToJsonString(), jwt);
+        Assert.True(status == 200, $"HTTP {status}: {body}");
+        using var doc = JsonDocument.Parse(body);
+        return doc.RootElement.Clone();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        _http.Dispose();
+        Directory.Delete(_dataDir, recursive: true);
+    }
+}
+
+internal static class RpcResponse
+{
+    public static JsonElement Result(this JsonElement response) =>
+        response.TryGetProperty("result", out var result) ? result : throw new Xunit.Sdk.XunitException($"expected a result, got {response}");
+
+    public static int ErrorCode(this JsonElement response) =>
+        response.TryGetProperty("error", out var error) ? error.GetProperty("code").GetInt32() : throw new Xunit.Sdk.XunitException($"expected an error, got {response}");
+
+    public static string Status(this JsonElement response) => response.Result().GetProperty("status").GetString()!;
+
+    public static string FcuStatus(this JsonElement response) => response.Result().GetProperty("payloadStatus").GetProperty("status").GetString()!;
+}
