@@ -121,6 +121,18 @@ const { engine, wire, close } = createEngine({
   timeoutMs: 30_000,
   verbose: opt.verbose,
 });
+if (node) {
+  // Stopped from outside (a test's timeout): take the child node down too, never leave it orphaned.
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      close();
+      node.stop().finally(() => {
+        if (jwtDir) fs.rmSync(jwtDir, { recursive: true, force: true });
+        process.exit(130);
+      });
+    });
+  }
+}
 
 const nonces = [0n, 0n, 0n, 0n];
 const GWEI = 1_000_000_000n;

@@ -48,7 +48,8 @@ export function clientArgs({ genesisFile, dataDir, rpcPort, enginePort, p2pPort,
     '--rpc', '--rpcAddr', '127.0.0.1', '--rpcPort', String(rpcPort),
     '--rpcEngine', '--rpcEngineAddr', '127.0.0.1', '--rpcEnginePort', String(enginePort),
     '--jwtSecret', jwtSecretFile,
-    '--logFile', 'false', '--logLevel', 'info',
+    // --no-logFile: "--logFile false" would be read as a file named "false" in the working directory.
+    '--no-logFile', '--logLevel', 'info',
   ];
 }
 
