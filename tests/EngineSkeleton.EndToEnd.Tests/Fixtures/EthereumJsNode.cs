@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace EngineSkeleton.Tests.Fixtures;
+
+/// <summary>
+/// A fresh <c>@ethereumjs/client</c> 0.10.5 node: its own temp data dir, a geth-format genesis, single-node mode,
+/// every port on 127.0.0.1 (devp2p too, see Fixtures/node/loopback.mjs), no discovery, Engine API with a JWT
+/// secret. Disposing stops it by PID (SIGINT, then kill) and deletes the data dir.
+/// </summary>
+/// <remarks>The arguments are those of <c>clientArgs</c> in Fixtures/node/ethereumjs.mjs; keep the two in step.</remarks>
+public sealed class EthereumJsNode : IAsyncDisposable
+{
+    /// <summary>Startup to "Client started successfully" takes ~2 s here; a loaded 2-core CI box gets a wide margin.</summary>
+    public static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(90);
+
+    private static readonly TimeSpan RpcTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly HttpClient _http;
+    private readonly bool _keepDataDirectory;
+    private int _requestId;
+
+    private EthereumJsNode(ProcessHandle process, string dataDirectory, string jwtSecretFile, string genesisFile, int rpcPort, int enginePort, int p2pPort, bool keepDataDirectory)
+    {
+        Process = process;
+        DataDirectory = dataDirectory;
+        JwtSecretFile = jwtSecretFile;
+        GenesisFile = genesisFile;
+        RpcUrl = new Uri($"http://127.0.0.1:{rpcPort}");
+        EngineUrl = new Uri($"http://127.0.0.1:{enginePort}");
+        P2pPort = p2pPort;
+        _keepDataDirectory = keepDataDirectory;
+        _http = new HttpClient { Timeout = RpcTimeout };
+    }
+
+    public ProcessHandle Process { get; }
+
+    public int Pid => Process.Pid;
+
+    /// <summary>Public JSON-RPC (eth, net, web3, debug, ...), no JWT.</summary>
+    public Uri RpcUrl { get; }
+
+    /// <summary>Engine API, JWT-authenticated with <see cref="JwtSecretFile"/>.</summary>
+    public Uri EngineUrl { get; }
+
+    /// <summary>devp2p (RLPx TCP and discovery UDP) port on 127.0.0.1.</summary>
+    public int P2pPort { get; }
+
+    public string JwtSecretFile { get; }
+
+    public string GenesisFile { get; }
+
+    public string DataDirectory { get; }
+
+    /// <summary>Starts a node and returns once its public RPC answers <c>eth_chainId</c>.</summary>
+    /// <param name="tooling">Node and the installed fixture packages.</param>
+    /// <param name="name">Shown in diagnostics, e.g. "source" or "replica".</param>
+    /// <param name="genesisFile">A geth-format genesis.json (Fixtures/node/genesis.json or one from a chain file).</param>
+    /// <param name="jwtSecretFile">An existing secret file to use; null writes a fresh random one into the data dir.</param>
+    /// <param name="startTimeout">Bound on startup; <see cref="DefaultStartTimeout"/> if null.</param>
+    /// <param name="cancellationToken">Cancels the startup wait (the process is then stopped).</param>
+    public static async Task<EthereumJsNode> StartAsync(
+        NodeTooling tooling,
+        string name,
+        string genesisFile,
+        string? jwtSecretFile = null,
+        TimeSpan? startTimeout = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tooling);
+        var keep = Environment.GetEnvironmentVariable("E2E_KEEP_TEMP") == "1";
+        var dataDirectory = Directory.CreateTempSubdirectory($"engineskeleton-ethjs-{name}-").FullName;
+        if (jwtSecretFile is null)
+        {
+            jwtSecretFile = Path.Combine(dataDirectory, "jwtsecret");
+            await File.WriteAllTextAsync(jwtSecretFile, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)), cancellationToken);
+        }
+
+        var (rpcPort, enginePort, p2pPort) = (FreePort.Next(), FreePort.Next(), FreePort.Next());
+        string[] arguments =
+        [
+            "--import", tooling.Script("loopback.mjs"),
+            Path.Combine(tooling.FixtureDirectory, "node_modules", "@ethereumjs", "client", "dist", "esm", "bin", "cli.js"),
+            "--gethGenesis", Path.GetFullPath(genesisFile),
+            "--dataDir", Path.Combine(dataDirectory, "chain"),
+            "--isSingleNode",
+            "--discDns", "false", "--discV4", "false", "--maxPeers", "0",
+            "--port", Invariant(p2pPort), "--extIP", "127.0.0.1",
+            "--rpc", "--rpcAddr", "127.0.0.1", "--rpcPort", Invariant(rpcPort),
+            "--rpcEngine", "--rpcEngineAddr", "127.0.0.1", "--rpcEnginePort", Invariant(enginePort),
+            "--jwtSecret", jwtSecretFile,
+            "--no-logFile", "--logLevel", "info", // "--logFile false" would log to a file named "false"
+        ];
+        var process = ProcessHandle.Start($"ethereumjs({name})", tooling.NodePath, arguments, tooling.FixtureDirectory);
+        var node = new EthereumJsNode(process, dataDirectory, jwtSecretFile, genesisFile, rpcPort, enginePort, p2pPort, keep);
+        try
+        {
+            var timeout = startTimeout ?? DefaultStartTimeout;
+            var clock = Stopwatch.StartNew();
+            await process.WaitForLineAsync(line => line.Contains("Client started successfully", StringComparison.Ordinal), timeout, cancellationToken);
+            // The banner comes before the HTTP servers have bound their ports (listen completes on a later tick).
+            await process.WaitForPortAsync(rpcPort, timeout - clock.Elapsed, cancellationToken);
+            await process.WaitForPortAsync(enginePort, timeout - clock.Elapsed, cancellationToken);
+            await node.RpcAsync("eth_chainId", [], cancellationToken);
+            return node;
+        }
+        catch
+        {
+            await node.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>One JSON-RPC call on the public port; a JSON-RPC error becomes an exception naming the node.</summary>
+    public async Task<JsonElement> RpcAsync(string method, object?[] parameters, CancellationToken cancellationToken = default)
+    {
+        var request = new { jsonrpc = "2.0", id = Interlocked.Increment(ref _requestId), method, @params = parameters };
+        using var response = await _http.PostAsJsonAsync(RpcUrl, request, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        using var body = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
+        if (body.RootElement.TryGetProperty("error", out var error))
+        {
+            throw new InvalidOperationException($"{Process.Name} {method}: {error.GetRawText()}");
+        }
+
+        return body.RootElement.GetProperty("result").Clone();
+    }
+
+    /// <summary><c>eth_blockNumber</c>.</summary>
+    public async Task<long> GetBlockNumberAsync(CancellationToken cancellationToken = default)
+    {
+        var result = await RpcAsync("eth_blockNumber", [], cancellationToken);
+        return ParseQuantity(result.GetString());
+    }
+
+    /// <summary>Hash of the canonical block at <paramref name="number"/> (<c>eth_getBlockByNumber</c>), or null if the node has none.</summary>
+    public async Task<string?> GetBlockHashAsync(long number, CancellationToken cancellationToken = default)
+    {
+        var block = await RpcAsync("eth_getBlockByNumber", ["0x" + number.ToString("x", CultureInfo.InvariantCulture), false], cancellationToken);
+        return block.ValueKind == JsonValueKind.Null ? null : block.GetProperty("hash").GetString();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await Process.DisposeAsync();
+        }
+        finally
+        {
+            _http.Dispose();
+            if (!_keepDataDirectory)
+            {
+                TryDelete(DataDirectory);
+            }
+        }
+    }
+
+    internal static long ParseQuantity(string? hex) =>
+        hex is ['0', 'x', .. var digits] ? long.Parse(digits, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture)
+        : throw new FormatException($"Not a JSON-RPC quantity: '{hex}'");
+
+    private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp dir is not worth failing a test over.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
