@@ -191,7 +191,23 @@ internal sealed partial class JwtValidator
     private static bool FixedTimeEquals(string a, string b) =>
         CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(a.AsSpan()), MemoryMarshal.AsBytes(b.AsSpan()));
 
-    private static string Truncate(string? alg) => alg is null ? "(none)" : alg.Length <= 16 ? alg : alg[..16];
+    /// <summary>The caller's alg header goes into a log line and a 401 body: keep it short and printable.</summary>
+    private static string Truncate(string? alg)
+    {
+        if (string.IsNullOrEmpty(alg))
+        {
+            return "(none)";
+        }
+
+        var shown = alg.Length <= 16 ? alg : alg[..16];
+        return string.Create(shown.Length, shown, static (span, s) =>
+        {
+            for (var i = 0; i < s.Length; i++)
+            {
+                span[i] = char.IsAsciiLetterOrDigit(s[i]) || s[i] is '-' or '_' or '.' ? s[i] : '?';
+            }
+        });
+    }
 
     private sealed record CachedToken(string Token, long IssuedAt, long? Expires);
 

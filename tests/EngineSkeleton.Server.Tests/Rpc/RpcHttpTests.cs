@@ -251,6 +251,20 @@ public sealed class RpcHttpTests(RpcHostFixture fixture) : IClassFixture<RpcHost
         Assert.Equal("""{"jsonrpc":"2.0","id":"slow","result":"held"}""", held);
     }
 
+    [Fact]
+    public async Task A_client_that_hangs_up_cancels_its_handler()
+    {
+        fixture.Target.ResetBlock();
+        using var cts = new CancellationTokenSource();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/") { Content = new StringContent("""{"jsonrpc":"2.0","id":1,"method":"test_block"}""", Encoding.UTF8, "application/json") };
+        var call = Host.Client.SendAsync(request, cts.Token);
+        await fixture.Target.BlockStarted.Task.WaitAsync(RpcTestHost.Timeout);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.WaitAsync(RpcTestHost.Timeout));
+        // The HTTP abort became a $/cancelRequest inside the shared JsonRpc, so the handler's token fired.
+        await fixture.Target.BlockCancelled.Task.WaitAsync(RpcTestHost.Timeout);
+    }
+
     public static TheoryData<string, byte[]> Garbage => new()
     {
         { "invalid UTF-8", [0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d] },
