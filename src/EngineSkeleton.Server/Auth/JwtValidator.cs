@@ -91,8 +91,9 @@ internal sealed partial class JwtValidator
         {
             jwt = _handler.ReadJsonWebToken(token);
         }
-        catch (Exception ex) when (ex is ArgumentException or SecurityTokenException or FormatException or System.Text.Json.JsonException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // Whatever the parser throws on hostile input (ArgumentException, SecurityTokenMalformedException, ...).
             return Reject(JwtFailure.Malformed, "malformed token");
         }
 
@@ -103,7 +104,16 @@ internal sealed partial class JwtValidator
             return Reject(JwtFailure.BadSignature, $"signing method {Truncate(jwt.Alg)} is invalid, only HS256 is accepted");
         }
 
-        var result = await _handler.ValidateTokenAsync(jwt, _parameters).ConfigureAwait(false);
+        TokenValidationResult result;
+        try
+        {
+            result = await _handler.ValidateTokenAsync(jwt, _parameters).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return Reject(JwtFailure.BadSignature, "signature is invalid");
+        }
+
         if (!result.IsValid)
         {
             // IdentityModel compares HMACs in constant time (its SymmetricSignatureProvider uses Utility.AreEqual).

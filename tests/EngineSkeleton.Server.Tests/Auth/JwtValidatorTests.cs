@@ -84,6 +84,28 @@ public sealed class JwtValidatorTests
         Assert.True((await _validator.ValidateTokenAsync(future)).IsValid);
     }
 
+    [Fact]
+    public async Task Mutated_tokens_are_refused_without_throwing()
+    {
+        // Seeded: a failure replays. Header and payload bytes are mutated; the signature no longer matches them.
+        var random = new Random(20260301);
+        var good = JwtTestTokens.Hs256(JwtTestTokens.HiveSecret, NowSeconds);
+        var signedPart = good.LastIndexOf('.');
+        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ \u0000{}\"";
+        for (var round = 0; round < 500; round++)
+        {
+            var chars = good.ToCharArray();
+            for (var k = random.Next(1, 4); k > 0; k--)
+            {
+                chars[random.Next(signedPart)] = alphabet[random.Next(alphabet.Length)];
+            }
+
+            var token = new string(chars);
+            var result = await _validator.ValidateTokenAsync(token);
+            Assert.True(token == good || !result.IsValid, $"round {round}: {token} accepted");
+        }
+    }
+
     private static string Header(string token) => "Bearer " + token;
 
     private static string Tamper(string token)
