@@ -1,9 +1,19 @@
 using BenchmarkDotNet.Running;
+using EngineSkeleton.Benchmarks.Load;
 
 namespace EngineSkeleton.Benchmarks;
 
 public static class BenchmarkProgram
 {
-    public static void Main(string[] args) =>
+    public static int Main(string[] args)
+    {
+        // "load ..." is the HTTP load tool (Load/LoadCommand.cs); everything else goes to BenchmarkDotNet.
+        if (args.Length > 0 && args[0] == "load")
+        {
+            return LoadCommand.RunAsync(args[1..]).GetAwaiter().GetResult();
+        }
+
         BenchmarkSwitcher.FromAssembly(typeof(BenchmarkProgram).Assembly).Run(args);
+        return 0;
+    }
 }

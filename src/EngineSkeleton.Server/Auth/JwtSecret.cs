@@ -19,8 +19,6 @@ internal sealed partial class JwtSecret
     /// <summary>The raw key bytes (a copy: the secret itself stays private to this type).</summary>
     public byte[] ToArray() => (byte[])_key.Clone();
 
-    internal ReadOnlySpan<byte> Key => _key;
-
     /// <summary>Wraps exactly <see cref="Length"/> bytes; anything else is refused.</summary>
     public static JwtSecret FromBytes(ReadOnlySpan<byte> key)
     {
@@ -142,7 +140,7 @@ internal sealed partial class JwtSecret
         [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Loaded JWT secret path={Path}")]
         public static partial void SecretLoaded(ILogger logger, string path);
 
-        [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Generated a new JWT secret, give it to the consensus client path={Path}")]
+        [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Generated JWT secret, give it to the consensus client path={Path}")]
         public static partial void SecretCreated(ILogger logger, string path);
     }
 }

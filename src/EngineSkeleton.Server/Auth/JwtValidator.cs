@@ -91,8 +91,9 @@ internal sealed partial class JwtValidator
         {
             jwt = _handler.ReadJsonWebToken(token);
         }
-        catch (Exception ex) when (ex is ArgumentException or SecurityTokenException or FormatException or System.Text.Json.JsonException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // Whatever the parser throws on hostile input (ArgumentException, SecurityTokenMalformedException, ...).
             return Reject(JwtFailure.Malformed, "malformed token");
         }
 
@@ -103,7 +104,16 @@ internal sealed partial class JwtValidator
             return Reject(JwtFailure.BadSignature, $"signing method {Truncate(jwt.Alg)} is invalid, only HS256 is accepted");
         }
 
-        var result = await _handler.ValidateTokenAsync(jwt, _parameters).ConfigureAwait(false);
+        TokenValidationResult result;
+        try
+        {
+            result = await _handler.ValidateTokenAsync(jwt, _parameters).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return Reject(JwtFailure.BadSignature, "signature is invalid");
+        }
+
         if (!result.IsValid)
         {
             // IdentityModel compares HMACs in constant time (its SymmetricSignatureProvider uses Utility.AreEqual).
@@ -191,7 +201,23 @@ internal sealed partial class JwtValidator
     private static bool FixedTimeEquals(string a, string b) =>
         CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(a.AsSpan()), MemoryMarshal.AsBytes(b.AsSpan()));
 
-    private static string Truncate(string? alg) => alg is null ? "(none)" : alg.Length <= 16 ? alg : alg[..16];
+    /// <summary>The caller's alg header goes into a log line and a 401 body: keep it short and printable.</summary>
+    private static string Truncate(string? alg)
+    {
+        if (string.IsNullOrEmpty(alg))
+        {
+            return "(none)";
+        }
+
+        var shown = alg.Length <= 16 ? alg : alg[..16];
+        return string.Create(shown.Length, shown, static (span, s) =>
+        {
+            for (var i = 0; i < s.Length; i++)
+            {
+                span[i] = char.IsAsciiLetterOrDigit(s[i]) || s[i] is '-' or '_' or '.' ? s[i] : '?';
+            }
+        });
+    }
 
     private sealed record CachedToken(string Token, long IssuedAt, long? Expires);
 

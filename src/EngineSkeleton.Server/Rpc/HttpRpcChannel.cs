@@ -17,14 +17,16 @@ namespace EngineSkeleton.Server.Rpc;
 /// <remarks>
 /// Why not a JsonRpc per HTTP request: building one (target registration, formatter, read loop task) costs far more
 /// than the dispatch itself. Deserialization happens in <see cref="ReadAsync"/>, i.e. on StreamJsonRpc's single read
-/// loop, because the formatter keeps per-message state and is not thread-safe; serialization of answers happens in
-/// <see cref="WriteAsync"/>, which StreamJsonRpc serializes.
+/// loop, because the formatter keeps per-message state and is not thread-safe. For the same reason answers are
+/// serialized under <see cref="_serializeGate"/>: JsonRpc calls <see cref="WriteAsync"/> from every completing handler
+/// at once and leaves ordering to the handler (StreamJsonRpc's MessageHandlerBase uses a semaphore for this).
 /// </remarks>
 internal sealed partial class HttpRpcChannel : IJsonRpcMessageHandler, IJsonRpcMessageBufferManager, IAsyncDisposable
 {
     private readonly Channel<Inbound> _inbound = Channel.CreateUnbounded<Inbound>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<long, Pending> _pending = new();
     private readonly SystemTextJsonFormatter _formatter;
+    private readonly Lock _serializeGate = new();
     private readonly TargetJsonRpc _rpc;
     private readonly ILogger _logger;
     private long _nextId;
@@ -141,7 +143,11 @@ internal sealed partial class HttpRpcChannel : IJsonRpcMessageHandler, IJsonRpcM
         {
             TargetJsonRpc.Sanitize(jsonRpcMessage);
             var buffer = new ArrayBufferWriter<byte>(256);
-            _formatter.Serialize(buffer, jsonRpcMessage);
+            lock (_serializeGate)
+            {
+                _formatter.Serialize(buffer, jsonRpcMessage);
+            }
+
             pending.TrySetResult(RpcWire.WithId(buffer.WrittenSpan, pending.Id.Span));
         }
         catch (Exception ex)

@@ -23,7 +23,8 @@ internal sealed partial class RpcEndpoint
         using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
         Log.WebSocketOpened(_logger, Options.Name, remote);
         var formatter = new SystemTextJsonFormatter { JsonSerializerOptions = _json };
-        using var rpc = new TargetJsonRpc(new SanitizingWebSocketMessageHandler(socket, formatter), _methods, _logger);
+        using var bounded = new BoundedWebSocket(socket, Options.MaxRequestBodyBytes);
+        using var rpc = new TargetJsonRpc(new SanitizingWebSocketMessageHandler(bounded, formatter), _methods, _logger);
         var reason = "closed";
         var status = WebSocketCloseStatus.NormalClosure;
         rpc.Disconnected += (_, e) =>

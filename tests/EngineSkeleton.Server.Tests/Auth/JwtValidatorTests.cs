@@ -56,20 +56,20 @@ public sealed class JwtValidatorTests
     public async Task A_cached_token_still_goes_stale_with_the_clock()
     {
         var token = JwtTestTokens.Hs256(JwtTestTokens.HiveSecret, NowSeconds);
-        Assert.True((await _validator.ValidateTokenAsync(token)).IsValid);
+        Assert.True((await Validate(token)).IsValid);
         _time.Advance(TimeSpan.FromSeconds(60));
-        Assert.True((await _validator.ValidateTokenAsync(token)).IsValid);
+        Assert.True((await Validate(token)).IsValid);
         _time.Advance(TimeSpan.FromSeconds(1.5));
-        Assert.Equal(JwtFailure.Stale, (await _validator.ValidateTokenAsync(token)).Failure);
+        Assert.Equal(JwtFailure.Stale, (await Validate(token)).Failure);
     }
 
     [Fact]
     public async Task A_cached_token_still_expires_with_the_clock()
     {
         var token = JwtTestTokens.Hs256(JwtTestTokens.HiveSecret, NowSeconds, exp: NowSeconds + 10);
-        Assert.True((await _validator.ValidateTokenAsync(token)).IsValid);
+        Assert.True((await Validate(token)).IsValid);
         _time.Advance(TimeSpan.FromSeconds(10));
-        Assert.Equal(JwtFailure.Expired, (await _validator.ValidateTokenAsync(token)).Failure);
+        Assert.Equal(JwtFailure.Expired, (await Validate(token)).Failure);
     }
 
     [Fact]
@@ -77,12 +77,37 @@ public sealed class JwtValidatorTests
     {
         var good = JwtTestTokens.Hs256(JwtTestTokens.HiveSecret, NowSeconds);
         var future = JwtTestTokens.Hs256(JwtTestTokens.HiveSecret, NowSeconds + 120);
-        Assert.True((await _validator.ValidateTokenAsync(good)).IsValid);
-        Assert.Equal(JwtFailure.Future, (await _validator.ValidateTokenAsync(future)).Failure);
+        Assert.True((await Validate(good)).IsValid);
+        Assert.Equal(JwtFailure.Future, (await Validate(future)).Failure);
         // The future token is good once the clock catches up: it was refused for its time, not remembered as bad.
         _time.Advance(TimeSpan.FromSeconds(100));
-        Assert.True((await _validator.ValidateTokenAsync(future)).IsValid);
+        Assert.True((await Validate(future)).IsValid);
     }
+
+    [Fact]
+    public async Task Mutated_tokens_are_refused_without_throwing()
+    {
+        // Seeded: a failure replays. Header and payload bytes are mutated; the signature no longer matches them.
+        var random = new Random(20260301);
+        var good = JwtTestTokens.Hs256(JwtTestTokens.HiveSecret, NowSeconds);
+        var signedPart = good.LastIndexOf('.');
+        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ \u0000{}\"";
+        for (var round = 0; round < 500; round++)
+        {
+            var chars = good.ToCharArray();
+            for (var k = random.Next(1, 4); k > 0; k--)
+            {
+                chars[random.Next(signedPart)] = alphabet[random.Next(alphabet.Length)];
+            }
+
+            var token = new string(chars);
+            var result = await Validate(token);
+            Assert.True(token == good || !result.IsValid, $"round {round}: {token} accepted");
+        }
+    }
+
+    private Task<JwtValidationResult> Validate(string token) =>
+        _validator.ValidateTokenAsync(token).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
 
     private static string Header(string token) => "Bearer " + token;
 

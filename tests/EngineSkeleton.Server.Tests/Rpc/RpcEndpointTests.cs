@@ -35,7 +35,7 @@ public sealed class RpcEndpointTests
     {
         await using var endpoint = new RpcEndpoint(new RpcEndpointOptions("test", false), [new TestTarget(), new OtherTarget()], Json, null, NullLoggerFactory.Instance);
         Assert.Equal(
-            ["other_ping", "test_add", "test_crash", "test_echo", "test_kinds", "test_notify", "test_record", "test_throws", "test_wait"],
+            ["other_ping", "test_add", "test_block", "test_crash", "test_echo", "test_kinds", "test_notify", "test_record", "test_throws", "test_wait"],
             endpoint.MethodNames);
     }
 

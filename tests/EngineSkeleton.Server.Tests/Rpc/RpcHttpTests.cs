@@ -144,7 +144,7 @@ public sealed class RpcHttpTests(RpcHostFixture fixture) : IClassFixture<RpcHost
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("", text);
         Assert.True(fixture.Target.NotificationRan.Task.IsCompletedSuccessfully);
-        Assert.Equal(42, await fixture.Target.NotificationRan.Task);
+        Assert.Equal(42, await fixture.Target.NotificationRan.Task.WaitAsync(RpcTestHost.Timeout));
     }
 
     public static TheoryData<string, string?, HttpStatusCode> ContentTypes => new()
@@ -249,6 +249,20 @@ public sealed class RpcHttpTests(RpcHostFixture fixture) : IClassFixture<RpcHost
         fixture.Target.Release();
         var (_, _, held) = await slow.WaitAsync(RpcTestHost.Timeout);
         Assert.Equal("""{"jsonrpc":"2.0","id":"slow","result":"held"}""", held);
+    }
+
+    [Fact]
+    public async Task A_client_that_hangs_up_cancels_its_handler()
+    {
+        fixture.Target.ResetBlock();
+        using var cts = new CancellationTokenSource();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/") { Content = new StringContent("""{"jsonrpc":"2.0","id":1,"method":"test_block"}""", Encoding.UTF8, "application/json") };
+        var call = Host.Client.SendAsync(request, cts.Token);
+        await fixture.Target.BlockStarted.Task.WaitAsync(RpcTestHost.Timeout);
+        await cts.CancelAsync().WaitAsync(RpcTestHost.Timeout);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.WaitAsync(RpcTestHost.Timeout));
+        // The HTTP abort became a $/cancelRequest inside the shared JsonRpc, so the handler's token fired.
+        await fixture.Target.BlockCancelled.Task.WaitAsync(RpcTestHost.Timeout);
     }
 
     public static TheoryData<string, byte[]> Garbage => new()

@@ -77,6 +77,6 @@ internal sealed class RpcTestHost : IAsyncDisposable
     {
         Client.Dispose();
         await _app.StopAsync().WaitAsync(Timeout);
-        await _app.DisposeAsync();
+        await _app.DisposeAsync().AsTask().WaitAsync(Timeout);
     }
 }

@@ -61,6 +61,17 @@ public sealed class RpcWebSocketTests(RpcHostFixture fixture) : IClassFixture<Rp
         Assert.Equal("""{"jsonrpc":"2.0","id":1,"result":2}""", http);
     }
 
+    [Fact]
+    public async Task A_message_over_the_body_cap_closes_the_session_with_1009()
+    {
+        using var socket = await ConnectAsync();
+        var big = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":1,"method":"test_echo","params":[""" + "\"" + new string('a', 70 * 1024) + "\"]}");
+        await socket.SendAsync(big, WebSocketMessageType.Text, true, CancellationToken.None).WaitAsync(RpcTestHost.Timeout);
+        var result = await socket.ReceiveAsync(new byte[1024], CancellationToken.None).WaitAsync(RpcTestHost.Timeout);
+        Assert.Equal(WebSocketMessageType.Close, result.MessageType);
+        Assert.Equal(WebSocketCloseStatus.MessageTooBig, result.CloseStatus);
+    }
+
     internal static async Task<string> ExchangeAsync(ClientWebSocket socket, string request)
     {
         await socket.SendAsync(Encoding.UTF8.GetBytes(request), WebSocketMessageType.Text, true, CancellationToken.None).WaitAsync(RpcTestHost.Timeout);

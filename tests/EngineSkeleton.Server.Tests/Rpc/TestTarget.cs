@@ -49,6 +49,33 @@ internal sealed class TestTarget
         return tag;
     }
 
+    public TaskCompletionSource<bool> BlockStarted { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource<bool> BlockCancelled { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Runs until its CancellationToken fires, reporting both moments.</summary>
+    [JsonRpcMethod("test_block")]
+    public async Task<string> BlockAsync(CancellationToken cancellationToken)
+    {
+        BlockStarted.TrySetResult(true);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            return "unreachable";
+        }
+        catch (OperationCanceledException)
+        {
+            BlockCancelled.TrySetResult(true);
+            throw;
+        }
+    }
+
+    public void ResetBlock()
+    {
+        BlockStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        BlockCancelled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
     public void Arm() => Volatile.Write(ref _release, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
 
     public void Release() => _release?.TrySetResult(true);
