@@ -27,6 +27,8 @@ public sealed class ChainStore : IDisposable
     private readonly Lock _writeLock = new();
     private readonly HeaderCache _headers = new(HeaderCacheSize);
     private volatile BlockHeader? _head;
+    private Hash256? _safe;
+    private Hash256? _finalized;
 
     private ChainStore((LiteDatabase Database, IDisposable Lock) opened)
     {
@@ -47,9 +49,27 @@ public sealed class ChainStore : IDisposable
 
     public Hash256 GenesisHash => ReadMeta(Genesis) ?? throw new InvalidOperationException("chain store has no genesis yet");
 
-    public Hash256? SafeHash => ReadMeta(Safe);
+    public Hash256? SafeHash
+    {
+        get
+        {
+            lock (_writeLock)
+            {
+                return _safe;
+            }
+        }
+    }
 
-    public Hash256? FinalizedHash => ReadMeta(Finalized);
+    public Hash256? FinalizedHash
+    {
+        get
+        {
+            lock (_writeLock)
+            {
+                return _finalized;
+            }
+        }
+    }
 
     /// <summary>
     /// Writes the anchor block (genesis or checkpoint) into an empty store, or checks that a used store holds the same
@@ -68,6 +88,8 @@ public sealed class ChainStore : IDisposable
                         $"the datadir holds the chain anchored at {known} but this node was started for {anchor.Header.Hash}; use another --datadir");
                 }
                 _head = GetHeader(ReadMeta(Head) ?? known) ?? throw new StoreException("chain store is corrupt: head block missing");
+                _safe = ReadMeta(Safe);
+                _finalized = ReadMeta(Finalized);
                 return;
             }
             Transact(() =>
@@ -158,6 +180,10 @@ public sealed class ChainStore : IDisposable
         lock (_writeLock)
         {
             var oldHead = HeadHeader;
+            if (oldHead.Hash == head.Hash && (safe is null || safe == _safe) && (finalized is null || finalized == _finalized))
+            {
+                return; // a consensus client repeats its forkchoice every slot: nothing to write
+            }
             var branch = new List<BlockHeader>();
             for (var h = head; GetCanonicalHashUnbounded(h.Number) != h.Hash;)
             {
@@ -186,6 +212,8 @@ public sealed class ChainStore : IDisposable
                 }
             });
             _head = head;
+            _safe = safe ?? _safe;
+            _finalized = finalized ?? _finalized;
         }
     }
 

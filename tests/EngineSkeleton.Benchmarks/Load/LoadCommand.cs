@@ -21,6 +21,9 @@ namespace EngineSkeleton.Benchmarks.Load;
 /// <list type="bullet">
 /// <item><c>load --compare</c> starts, in this process, a bare Kestrel endpoint that returns a constant and a JSON-RPC
 /// endpoint with JWT serving a stub <c>engine_exchangeCapabilities</c>, and loads both the same way (brief §6).</item>
+/// <item><c>load --compare --node</c> does the same with the real node (NodeHost, the real engine handlers, the
+/// execution-apis genesis) in place of the stub; <c>--method fcu</c> loads <c>engine_forkchoiceUpdatedV1</c> on the
+/// known head instead of <c>engine_exchangeCapabilities</c>.</item>
 /// <item><c>load --url URL [--jwt-secret FILE]</c> loads a running node.</item>
 /// </list>
 /// Options: <c>--concurrency N</c> (16), <c>--seconds S</c> (10), <c>--token-every-ms MS</c> (5000; 0 = a new token per
@@ -28,7 +31,9 @@ namespace EngineSkeleton.Benchmarks.Load;
 /// </summary>
 internal static class LoadCommand
 {
-    private const string Request = """{"jsonrpc":"2.0","id":1,"method":"engine_exchangeCapabilities","params":[["engine_newPayloadV4"]]}""";
+    private const string CapabilitiesRequest = """{"jsonrpc":"2.0","id":1,"method":"engine_exchangeCapabilities","params":[["engine_newPayloadV4"]]}""";
+
+    private static string Request = CapabilitiesRequest;
     private const string Constant = """{"jsonrpc":"2.0","id":1,"result":["engine_newPayloadV4"]}""";
 
     public static async Task<int> RunAsync(string[] args)
@@ -40,7 +45,8 @@ internal static class LoadCommand
         {
             var secret = RandomNumberGenerator.GetBytes(32);
             await using var bare = await StartBareAsync();
-            await using var rpc = await StartRpcAsync(secret);
+            await using var rpc = args.Contains("--node") ? await StartNodeAsync(args.Contains("--method") && StringArg(args, "--method") == "fcu") : await StartRpcAsync(secret);
+            secret = rpc.Secret ?? secret;
             var warm = TimeSpan.FromSeconds(2);
             await RunLoadAsync(bare.Url, null, concurrency, warm, tokenEveryMs);
             await RunLoadAsync(rpc.Url, secret, concurrency, warm, tokenEveryMs);
@@ -139,6 +145,25 @@ internal static class LoadCommand
         return await Server.StartAsync(app);
     }
 
+    /// <summary>The real node, as Program builds it, on a fresh datadir with the execution-apis genesis.</summary>
+    private static async Task<Server> StartNodeAsync(bool forkchoice)
+    {
+        var dataDir = Directory.CreateTempSubdirectory("es-load-").FullName;
+        var genesis = Path.Combine(AppContext.BaseDirectory, "testdata", "execution-apis", "genesis.json");
+        var node = EngineSkeleton.Server.Hosting.NodeHost.Build(["--datadir", dataDir, "--genesis", genesis, "--authrpc.port", "0", "--http.port", "0", "--verbosity", "error"]);
+        await node.StartAsync();
+        if (forkchoice)
+        {
+            var head = node.Store.HeadHeader.Hash.ToString();
+            Request = $$"""{"jsonrpc":"2.0","id":1,"method":"engine_forkchoiceUpdatedV1","params":[{"headBlockHash":"{{head}}","safeBlockHash":"{{head}}","finalizedBlockHash":"{{head}}"},null]}""";
+        }
+        return new Server(node.App, new Uri($"http://127.0.0.1:{node.EnginePort}/"), node.Secret.ToArray(), async () =>
+        {
+            await node.DisposeAsync();
+            Directory.Delete(dataDir, recursive: true);
+        });
+    }
+
     private static WebApplication NewApp()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -190,9 +215,11 @@ internal static class LoadCommand
         }
     }
 
-    private sealed class Server(WebApplication app, Uri url) : IAsyncDisposable
+    private sealed class Server(WebApplication app, Uri url, byte[]? secret = null, Func<Task>? dispose = null) : IAsyncDisposable
     {
         public Uri Url { get; } = url;
+
+        public byte[]? Secret { get; } = secret;
 
         public static async Task<Server> StartAsync(WebApplication app)
         {
@@ -203,6 +230,11 @@ internal static class LoadCommand
 
         public async ValueTask DisposeAsync()
         {
+            if (dispose is not null)
+            {
+                await dispose();
+                return;
+            }
             await app.StopAsync();
             await app.DisposeAsync();
         }
