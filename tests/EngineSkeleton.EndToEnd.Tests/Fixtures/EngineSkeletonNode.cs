@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Text.Json;
 
 namespace EngineSkeleton.Tests.Fixtures;
@@ -12,8 +11,7 @@ public sealed class EngineSkeletonNode : IAsyncDisposable
 {
     public static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(60);
 
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
-    private int _requestId;
+    private readonly RpcClient _rpc;
 
     private EngineSkeletonNode(ProcessHandle process, string dataDirectory, int enginePort, int httpPort)
     {
@@ -21,6 +19,7 @@ public sealed class EngineSkeletonNode : IAsyncDisposable
         DataDirectory = dataDirectory;
         EngineUrl = new Uri($"http://127.0.0.1:{enginePort}/");
         RpcUrl = new Uri($"http://127.0.0.1:{httpPort}/");
+        _rpc = new RpcClient(process.Name, RpcUrl, TimeSpan.FromSeconds(30));
     }
 
     public ProcessHandle Process { get; }
@@ -60,24 +59,10 @@ public sealed class EngineSkeletonNode : IAsyncDisposable
         }
     }
 
-    public async Task<JsonElement> RpcAsync(string method, object?[] parameters, CancellationToken cancellationToken = default)
-    {
-        var request = new { jsonrpc = "2.0", id = Interlocked.Increment(ref _requestId), method, @params = parameters };
-        using var response = await _http.PostAsJsonAsync(RpcUrl, request, cancellationToken);
-        response.EnsureSuccessStatusCode();
-        using var body = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
-        if (body.RootElement.TryGetProperty("error", out var error))
-        {
-            throw new InvalidOperationException($"engineskeleton {method}: {error.GetRawText()}");
-        }
-        return body.RootElement.GetProperty("result").Clone();
-    }
+    public Task<JsonElement> RpcAsync(string method, object?[] parameters, CancellationToken cancellationToken = default) =>
+        _rpc.CallAsync(method, parameters, cancellationToken);
 
-    public async Task<string?> GetBlockHashAsync(long number, CancellationToken cancellationToken = default)
-    {
-        var block = await RpcAsync("eth_getBlockByNumber", [Quantity(number), false], cancellationToken);
-        return block.ValueKind == JsonValueKind.Null ? null : block.GetProperty("hash").GetString();
-    }
+    public Task<string?> GetBlockHashAsync(long number, CancellationToken cancellationToken = default) => _rpc.GetBlockHashAsync(number, cancellationToken);
 
     public async Task<bool> HasBlockAsync(string hash, CancellationToken cancellationToken = default) =>
         (await RpcAsync("eth_getBlockByHash", [hash, false], cancellationToken)).ValueKind != JsonValueKind.Null;
@@ -90,7 +75,7 @@ public sealed class EngineSkeletonNode : IAsyncDisposable
         }
         finally
         {
-            _http.Dispose();
+            _rpc.Dispose();
             try
             {
                 Directory.Delete(DataDirectory, recursive: true);
@@ -102,6 +87,4 @@ public sealed class EngineSkeletonNode : IAsyncDisposable
     }
 
     private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
-
-    private static string Quantity(long number) => "0x" + number.ToString("x", CultureInfo.InvariantCulture);
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 
@@ -19,9 +18,8 @@ public sealed class EthereumJsNode : IAsyncDisposable
 
     private static readonly TimeSpan RpcTimeout = TimeSpan.FromSeconds(30);
 
-    private readonly HttpClient _http;
+    private readonly RpcClient _rpc;
     private readonly bool _keepDataDirectory;
-    private int _requestId;
 
     private EthereumJsNode(ProcessHandle process, string dataDirectory, string jwtSecretFile, string genesisFile, int rpcPort, int enginePort, int p2pPort, bool keepDataDirectory)
     {
@@ -33,7 +31,7 @@ public sealed class EthereumJsNode : IAsyncDisposable
         EngineUrl = new Uri($"http://127.0.0.1:{enginePort}");
         P2pPort = p2pPort;
         _keepDataDirectory = keepDataDirectory;
-        _http = new HttpClient { Timeout = RpcTimeout };
+        _rpc = new RpcClient(process.Name, RpcUrl, RpcTimeout);
     }
 
     public ProcessHandle Process { get; }
@@ -115,33 +113,14 @@ public sealed class EthereumJsNode : IAsyncDisposable
     }
 
     /// <summary>One JSON-RPC call on the public port; a JSON-RPC error becomes an exception naming the node.</summary>
-    public async Task<JsonElement> RpcAsync(string method, object?[] parameters, CancellationToken cancellationToken = default)
-    {
-        var request = new { jsonrpc = "2.0", id = Interlocked.Increment(ref _requestId), method, @params = parameters };
-        using var response = await _http.PostAsJsonAsync(RpcUrl, request, cancellationToken);
-        response.EnsureSuccessStatusCode();
-        using var body = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
-        if (body.RootElement.TryGetProperty("error", out var error))
-        {
-            throw new InvalidOperationException($"{Process.Name} {method}: {error.GetRawText()}");
-        }
-
-        return body.RootElement.GetProperty("result").Clone();
-    }
+    public Task<JsonElement> RpcAsync(string method, object?[] parameters, CancellationToken cancellationToken = default) =>
+        _rpc.CallAsync(method, parameters, cancellationToken);
 
     /// <summary><c>eth_blockNumber</c>.</summary>
-    public async Task<long> GetBlockNumberAsync(CancellationToken cancellationToken = default)
-    {
-        var result = await RpcAsync("eth_blockNumber", [], cancellationToken);
-        return ParseQuantity(result.GetString());
-    }
+    public Task<long> GetBlockNumberAsync(CancellationToken cancellationToken = default) => _rpc.GetBlockNumberAsync(cancellationToken);
 
-    /// <summary>Hash of the canonical block at <paramref name="number"/> (<c>eth_getBlockByNumber</c>), or null if the node has none.</summary>
-    public async Task<string?> GetBlockHashAsync(long number, CancellationToken cancellationToken = default)
-    {
-        var block = await RpcAsync("eth_getBlockByNumber", ["0x" + number.ToString("x", CultureInfo.InvariantCulture), false], cancellationToken);
-        return block.ValueKind == JsonValueKind.Null ? null : block.GetProperty("hash").GetString();
-    }
+    /// <summary>Hash of the canonical block at <paramref name="number"/>, or null if the node has none.</summary>
+    public Task<string?> GetBlockHashAsync(long number, CancellationToken cancellationToken = default) => _rpc.GetBlockHashAsync(number, cancellationToken);
 
     public async ValueTask DisposeAsync()
     {
@@ -151,17 +130,13 @@ public sealed class EthereumJsNode : IAsyncDisposable
         }
         finally
         {
-            _http.Dispose();
+            _rpc.Dispose();
             if (!_keepDataDirectory)
             {
                 TryDelete(DataDirectory);
             }
         }
     }
-
-    internal static long ParseQuantity(string? hex) =>
-        hex is ['0', 'x', .. var digits] ? long.Parse(digits, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture)
-        : throw new FormatException($"Not a JSON-RPC quantity: '{hex}'");
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 
