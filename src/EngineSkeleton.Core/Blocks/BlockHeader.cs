@@ -99,11 +99,11 @@ public sealed record BlockHeader
             // The cache names its owner: a copy made by `with` inherits the field but not the owner, so it
             // hashes itself afresh instead of reporting the original's hash. A race computes the same value
             // twice and publishes one immutable object, so no lock is needed.
-            var cache = _hash;
+            var cache = Volatile.Read(ref _hash);
             if (cache is null || !ReferenceEquals(cache.Owner, this))
             {
                 cache = new HashCache(this, Keccak256.Hash(Encode()));
-                _hash = cache;
+                Volatile.Write(ref _hash, cache);
             }
             return cache.Hash;
         }
