@@ -1,0 +1,265 @@
+namespace EngineSkeleton.Sync.Peers;
+
+/// <summary>
+/// The peers the sync may ask, with what each has served and how fast (go-ethereum's downloader peerSet and its
+/// msgrate trackers, as one object). A peer is idle or busy with one request; a dropped peer keeps its entry,
+/// with the reason, so status can say why it is gone, but is never handed out again. Peers are keyed by
+/// <see cref="ISyncPeer.Id"/>.
+/// <para>
+/// One lock guards everything; no method waits or calls out while holding it. The clock only paces re-tuning:
+/// once per set-wide round trip the confidence climbs half the way back to 1, as geth's tune does, so timeouts
+/// tighten as the estimates settle.
+/// </para>
+/// </summary>
+public sealed class PeerSet(TimeProvider time)
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, Entry> _peers = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time = time ?? throw new ArgumentNullException(nameof(time));
+
+    // Set-wide estimates (msgrate's Trackers): confidence in the round trips, the reference round trip that paces
+    // re-tuning, and when it last happened.
+    private double _confidence = 1;
+    private TimeSpan _roundTrip = MessageRate.RoundTripMax;
+    private long _tunedAt = time.GetTimestamp();
+
+    /// <summary>Peers registered and not dropped.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _peers.Values.Count(entry => !entry.Dropped);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Registers an idle peer. Its first round trip and capacities are the set's reference round trip and mean
+    /// capacities, so it starts neither favoured nor shunned (geth's Register). A dropped peer with the same id is
+    /// replaced with fresh statistics (it reconnected). False if a live peer with this id is registered.
+    /// </summary>
+    public bool Add(ISyncPeer peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        lock (_lock)
+        {
+            if (_peers.TryGetValue(peer.Id, out var existing) && !existing.Dropped)
+            {
+                return false;
+            }
+            _peers.Remove(peer.Id);
+            var live = LiveEntries();
+            var entry = new Entry(peer)
+            {
+                RoundTrip = MessageRate.ReferenceRoundTrip([.. live.Select(e => e.RoundTrip)]),
+                HeaderCapacity = live.Count == 0 ? 0 : live.Average(e => e.HeaderCapacity),
+                BodyCapacity = live.Count == 0 ? 0 : live.Average(e => e.BodyCapacity),
+            };
+            _peers.Add(peer.Id, entry);
+            _confidence = MessageRate.Detuned(_confidence, live.Count + 1);
+            return true;
+        }
+    }
+
+    /// <summary>Forgets the peer (it disconnected), dropped or not. False if it was not registered.</summary>
+    public bool Remove(ISyncPeer peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        lock (_lock)
+        {
+            return _peers.Remove(peer.Id);
+        }
+    }
+
+    /// <summary>
+    /// Marks the peer dropped for <paramref name="reason"/>: it is no longer idle, busy or handed out, and status
+    /// shows the reason. True if this call dropped it; false if unknown or already dropped (the first reason stays).
+    /// </summary>
+    public bool Drop(ISyncPeer peer, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        lock (_lock)
+        {
+            if (!_peers.TryGetValue(peer.Id, out var entry) || entry.Dropped)
+            {
+                return false;
+            }
+            entry.DropReason = reason;
+            entry.Busy = false;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Idle, live peers, highest header capacity first (geth's assignTasks sorts idlers so); ties go to the shorter
+    /// round trip, then to the id, so the order is the same on every run.
+    /// </summary>
+    public IReadOnlyList<ISyncPeer> IdlePeersFastestFirst()
+    {
+        lock (_lock)
+        {
+            var idle = new List<Entry>(_peers.Count);
+            foreach (var entry in _peers.Values)
+            {
+                if (!entry.Dropped && !entry.Busy)
+                {
+                    idle.Add(entry);
+                }
+            }
+            idle.Sort(FastestFirst);
+            return [.. idle.Select(entry => entry.Peer)];
+        }
+    }
+
+    /// <summary>Hands the peer a request. True if it was idle and live; false if busy, dropped or unknown.</summary>
+    public bool MarkBusy(ISyncPeer peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        lock (_lock)
+        {
+            if (!_peers.TryGetValue(peer.Id, out var entry) || entry.Dropped || entry.Busy)
+            {
+                return false;
+            }
+            entry.Busy = true;
+            return true;
+        }
+    }
+
+    /// <summary>The peer's request is over. True if it was busy and live; false otherwise (nothing changes).</summary>
+    public bool MarkIdle(ISyncPeer peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        lock (_lock)
+        {
+            if (!_peers.TryGetValue(peer.Id, out var entry) || entry.Dropped || !entry.Busy)
+            {
+                return false;
+            }
+            entry.Busy = false;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Records an answer of <paramref name="items"/> that took <paramref name="elapsed"/>: adds to what the peer
+    /// served and moves its estimates. Report a timeout or an empty answer as 0 items: the capacity drops to zero
+    /// and the round trip stays. Unknown peers are ignored (an answer racing its peer's removal).
+    /// </summary>
+    public void Update(ISyncPeer peer, int items, TimeSpan elapsed, RateKind kind = RateKind.Headers)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        ArgumentOutOfRangeException.ThrowIfNegative(items);
+        lock (_lock)
+        {
+            if (!_peers.TryGetValue(peer.Id, out var entry))
+            {
+                return;
+            }
+            if (kind == RateKind.Headers)
+            {
+                entry.ServedHeaders += (ulong)items;
+                entry.HeaderCapacity = MessageRate.NextCapacity(entry.HeaderCapacity, items, elapsed);
+            }
+            else
+            {
+                entry.ServedBodies += (ulong)items;
+                entry.BodyCapacity = MessageRate.NextCapacity(entry.BodyCapacity, items, elapsed);
+            }
+            entry.RoundTrip = MessageRate.NextRoundTrip(entry.RoundTrip, items, elapsed);
+            TuneIfDue();
+        }
+    }
+
+    /// <summary>
+    /// How long the peer's next request may take: three of its round trips over the set's confidence, between
+    /// 6 s and 60 s (<see cref="MessageRate.Timeout"/>). An unknown peer gets the cap.
+    /// </summary>
+    public TimeSpan TimeoutFor(ISyncPeer peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        lock (_lock)
+        {
+            TuneIfDue();
+            return _peers.TryGetValue(peer.Id, out var entry)
+                ? MessageRate.Timeout(entry.RoundTrip, _confidence)
+                : MessageRate.TimeoutCap;
+        }
+    }
+
+    /// <summary>Every registered peer, dropped ones included, ordered by id.</summary>
+    public IReadOnlyList<PeerStatus> Status()
+    {
+        lock (_lock)
+        {
+            TuneIfDue();
+            var status = new List<PeerStatus>(_peers.Count);
+            foreach (var entry in _peers.Values)
+            {
+                status.Add(new PeerStatus(
+                    entry.Peer.Id,
+                    entry.ServedHeaders,
+                    entry.ServedBodies,
+                    entry.Busy,
+                    entry.Dropped,
+                    entry.DropReason,
+                    entry.RoundTrip,
+                    entry.HeaderCapacity,
+                    entry.BodyCapacity,
+                    MessageRate.Timeout(entry.RoundTrip, _confidence)));
+            }
+            status.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
+            return status;
+        }
+    }
+
+    private static int FastestFirst(Entry a, Entry b)
+    {
+        var byCapacity = b.HeaderCapacity.CompareTo(a.HeaderCapacity);
+        if (byCapacity != 0)
+        {
+            return byCapacity;
+        }
+        var byRoundTrip = a.RoundTrip.CompareTo(b.RoundTrip);
+        return byRoundTrip != 0 ? byRoundTrip : string.CompareOrdinal(a.Peer.Id, b.Peer.Id);
+    }
+
+    private List<Entry> LiveEntries() => [.. _peers.Values.Where(entry => !entry.Dropped)];
+
+    /// <summary>Once per set-wide round trip: pull it toward the peers' reference round trip and regain confidence.</summary>
+    private void TuneIfDue()
+    {
+        if (_time.GetElapsedTime(_tunedAt) <= _roundTrip)
+        {
+            return;
+        }
+        var reference = MessageRate.ReferenceRoundTrip([.. LiveEntries().Select(e => e.RoundTrip)]);
+        _roundTrip = TimeSpan.FromTicks((long)Math.Round(MessageRate.Blend(_roundTrip.Ticks, reference.Ticks, MessageRate.TuningImpact)));
+        _confidence = MessageRate.Tuned(_confidence);
+        _tunedAt = _time.GetTimestamp();
+    }
+
+    private sealed class Entry(ISyncPeer peer)
+    {
+        public ISyncPeer Peer { get; } = peer;
+
+        public ulong ServedHeaders { get; set; }
+
+        public ulong ServedBodies { get; set; }
+
+        public bool Busy { get; set; }
+
+        public string? DropReason { get; set; }
+
+        public bool Dropped => DropReason is not null;
+
+        public TimeSpan RoundTrip { get; set; }
+
+        public double HeaderCapacity { get; set; }
+
+        public double BodyCapacity { get; set; }
+    }
+}

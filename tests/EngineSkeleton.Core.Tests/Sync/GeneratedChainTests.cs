@@ -1,0 +1,105 @@
+using System.Numerics;
+using EngineSkeleton.Blocks;
+using EngineSkeleton.Chain;
+using EngineSkeleton.Sync.Peers;
+using EngineSkeleton.Validation;
+
+namespace EngineSkeleton.Tests.Sync;
+
+public sealed class GeneratedChainTests
+{
+    /// <summary>Every fork through Prague active from the generated genesis on.</summary>
+    private static readonly ChainSpec AllForks = new()
+    {
+        Name = "generated",
+        ChainId = 1337,
+        GenesisHash = GeneratedChain.DefaultGenesis.Hash,
+        LondonBlock = 0,
+        MergeBlock = 0,
+        ShanghaiTime = 0,
+        CancunTime = 0,
+        PragueTime = 0,
+        BlobSchedule = [(0, BlobParameters.Cancun), (0, BlobParameters.Prague)],
+    };
+
+    [Fact]
+    public void Headers_are_indexed_by_number_and_linked_by_parent_hash()
+    {
+        var chain = GeneratedChain.Headers(300, seed: 1);
+
+        Assert.Equal(300, chain.Count);
+        Assert.Equal(GeneratedChain.DefaultGenesis, chain[0]);
+        for (var n = 1; n < chain.Count; n++)
+        {
+            Assert.Equal((ulong)n, chain[n].Number);
+            Assert.Equal(chain[n - 1].Hash, chain[n].ParentHash);
+        }
+    }
+
+    [Fact]
+    public void Generated_blocks_pass_the_stateless_rules_with_empty_bodies()
+    {
+        // 300 blocks cover the base fee's fall from 1 gwei to its resting value and beyond.
+        var chain = GeneratedChain.Headers(300, seed: 2);
+        var validator = new BlockValidator(AllForks);
+
+        for (var n = 1; n < chain.Count; n++)
+        {
+            var result = validator.Validate(new Block(chain[n], GeneratedChain.EmptyBody), chain[n - 1]);
+            Assert.True(result.IsValid, $"#{n}: {result.Error}");
+        }
+        Assert.Equal((BigInteger?)7, chain[^1].BaseFeePerGas); // 7 − ⌊7/8⌋ = 7: an empty chain's base fee stops falling at 7 wei
+    }
+
+    [Theory]
+    [InlineData("the same seed gives the same chain", 5UL, 5UL, true)]
+    [InlineData("another seed gives another chain", 5UL, 6UL, false)]
+    public void Chains_are_deterministic_by_seed(string proves, ulong seedA, ulong seedB, bool same)
+    {
+        Assert.NotEmpty(proves);
+        var a = GeneratedChain.Headers(50, seedA);
+        var b = GeneratedChain.Headers(50, seedB);
+
+        Assert.Equal(a[0].Hash, b[0].Hash); // one genesis for every seed
+        Assert.Equal(same, a[1].Hash == b[1].Hash);
+        Assert.Equal(same, a[^1].Hash == b[^1].Hash);
+    }
+
+    [Theory]
+    [InlineData("a fork from the genesis shares only the genesis", 0UL)]
+    [InlineData("a fork in the middle shares everything up to its fork point", 40UL)]
+    [InlineData("a fork at the head only extends it differently", 99UL)]
+    public void Forks_share_the_prefix_and_diverge_after_it(string proves, ulong atNumber)
+    {
+        Assert.NotEmpty(proves);
+        var chain = GeneratedChain.Headers(100, seed: 9);
+
+        // Same seed on purpose: the fork must differ anyway.
+        var fork = GeneratedChain.Fork(chain, atNumber, length: 80, seed: 9);
+
+        Assert.Equal((int)atNumber + 1 + 80, fork.Count);
+        Assert.Equal(chain[(int)atNumber].Hash, fork[(int)atNumber].Hash);
+        Assert.Equal(chain[(int)atNumber].Hash, fork[(int)atNumber + 1].ParentHash);
+        if ((int)atNumber + 1 < chain.Count)
+        {
+            Assert.NotEqual(chain[(int)atNumber + 1].Hash, fork[(int)atNumber + 1].Hash);
+        }
+        for (var n = (int)atNumber + 1; n < fork.Count; n++)
+        {
+            Assert.Equal((ulong)n, fork[n].Number);
+            Assert.Equal(fork[n - 1].Hash, fork[n].ParentHash);
+        }
+    }
+
+    [Fact]
+    public void A_given_genesis_roots_the_chain()
+    {
+        var genesis = GeneratedChain.DefaultGenesis with { Timestamp = 1, GasLimit = 30_000_000 };
+
+        var chain = GeneratedChain.Headers(3, genesis: genesis);
+
+        Assert.Equal(genesis.Hash, chain[1].ParentHash);
+        Assert.Equal(1 + GeneratedChain.BlockTime, chain[1].Timestamp);
+        Assert.Throws<ArgumentException>(() => GeneratedChain.Headers(3, genesis: genesis with { Number = 1 }));
+    }
+}
