@@ -1,6 +1,6 @@
 using EngineSkeleton.Primitives;
 
-namespace EngineSkeleton.Sync.Skeleton;
+namespace EngineSkeleton.Storage.Skeleton;
 
 /// <summary>
 /// A contiguous run of downloaded headers [Tail, Head]; <see cref="Next"/> is the parent hash of the tail header,
@@ -10,7 +10,8 @@ public sealed record Subchain(ulong Head, ulong Tail, Hash256 Next);
 
 /// <summary>
 /// The skeleton's persisted progress: subchains newest first, and the finalized block number the beacon node last
-/// gave (null if none). Written in the same LiteDB transaction as every header batch (brief §4).
+/// gave (null if none). Written in the same LiteDB transaction as every header batch (brief §4). Lives in Storage
+/// because the skeleton store persists it; the sync rules over it are in EngineSkeleton.Sync.Skeleton.
 /// </summary>
 public sealed record SkeletonProgress(IReadOnlyList<Subchain> Subchains, ulong? Finalized)
 {

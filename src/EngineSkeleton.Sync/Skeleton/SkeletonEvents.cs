@@ -1,0 +1,41 @@
+using EngineSkeleton.Blocks;
+using EngineSkeleton.Sync.Beacon;
+using EngineSkeleton.Sync.Peers;
+
+namespace EngineSkeleton.Sync.Skeleton;
+
+/// <summary>Everything the skeleton loop reacts to arrives as one of these, on one channel, read by one task.</summary>
+internal abstract record SkeletonEvent;
+
+/// <summary>A head from the Engine API; the loop answers on <see cref="Reply"/> (geth's headUpdate with errc).</summary>
+internal sealed record HeadEvent(BlockHeader Header, ulong? Finalized, bool Force, TaskCompletionSource<SyncRequestOutcome> Reply) : SkeletonEvent;
+
+/// <summary>A peer joined: idle peers may take tasks.</summary>
+internal sealed record PeersChanged : SkeletonEvent
+{
+    public static readonly PeersChanged Instance = new();
+}
+
+/// <summary>A header request finished: the headers, or why not. <see cref="Cycle"/> tells stale deliveries apart.</summary>
+internal sealed record Delivery(int Cycle, HeaderRange Range, ISyncPeer Peer, IReadOnlyList<BlockHeader>? Headers, string? Failure, TimeSpan Elapsed) : SkeletonEvent;
+
+/// <summary>Stop for good.</summary>
+internal sealed record Terminate(TaskCompletionSource Done) : SkeletonEvent;
+
+/// <summary>Why a sync cycle ended (geth's errSync* values), and where the next one starts.</summary>
+internal enum CycleEnd
+{
+    /// <summary>The newest subchain reached the local chain: restart so the backfiller is told.</summary>
+    Linked,
+
+    /// <summary>Subchains merged: continue from the merged tail.</summary>
+    Merged,
+
+    /// <summary>A forced head did not extend the subchain: restart on that head.</summary>
+    Reorged,
+
+    /// <summary>The local chain no longer holds the link point: download again.</summary>
+    Trimmed,
+
+    Terminated,
+}

@@ -1,0 +1,642 @@
+using System.Threading.Channels;
+using EngineSkeleton.Blocks;
+using EngineSkeleton.Storage.Skeleton;
+using EngineSkeleton.Sync.Backfill;
+using EngineSkeleton.Sync.Beacon;
+using EngineSkeleton.Sync.Peers;
+using Microsoft.Extensions.Logging;
+
+namespace EngineSkeleton.Sync.Skeleton;
+
+/// <summary>
+/// go-ethereum's beacon header sync, in our words (brief §4): one long-lived task owns all sync state and reads one
+/// channel of events (heads from the Engine API, peer deliveries, peer joins, terminate). Each cycle downloads the
+/// newest subchain backwards through a scratch window of 131,072 headers in 512-header tasks handed to the fastest
+/// idle peers, writes every accepted batch with the progress in one transaction, and ends when the subchain links
+/// to the local chain, merges with an older one, or a forced head moves elsewhere. Peer tasks only post back.
+/// </summary>
+public sealed partial class SkeletonSync : IAsyncDisposable
+{
+    /// <summary>geth logs sync progress every 8 s; operators know that rhythm.</summary>
+    private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(8);
+
+    private readonly SkeletonStore _store;
+    private readonly PeerSet _peers;
+    private readonly IBackfiller _filler;
+    private readonly IChainLink _chain;
+    private readonly TimeProvider _time;
+    private readonly ILogger<SkeletonSync> _logger;
+    private readonly Channel<SkeletonEvent> _events = Channel.CreateUnbounded<SkeletonEvent>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _loop;
+
+    // Owned by the loop task alone.
+    private SkeletonProgress? _progress;
+    private int _cycle;
+    private BlockHeader?[] _scratch = [];
+    private ISyncPeer?[] _owners = [];
+    private ulong _scratchHead;
+    private bool _linked;
+    private ulong _pulled;
+    private long _startedAt;
+    private long _loggedAt;
+    private volatile SkeletonSnapshot _snapshot = SkeletonSnapshot.Idle;
+
+    public SkeletonSync(SkeletonStore store, PeerSet peers, IBackfiller filler, IChainLink chain, TimeProvider time, ILogger<SkeletonSync> logger)
+    {
+        _store = store;
+        _peers = peers;
+        _filler = filler;
+        _chain = chain;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>What skeleton_status shows; replaced (never mutated) by the loop after every event.</summary>
+    public SkeletonSnapshot Snapshot => _snapshot;
+
+    /// <summary>Test hook: called by the loop each time it publishes a snapshot (before it waits for the next event).</summary>
+    internal Action<SkeletonSnapshot>? AfterEvent { get; set; }
+
+    public void Start() => _loop ??= Task.Run(RunAsync);
+
+    /// <summary>
+    /// Hands a head to the loop and returns its answer: forced heads are always taken (a cycle restarts on them if
+    /// needed); non-forced heads only when they extend the current subchain.
+    /// </summary>
+    public Task<SyncRequestOutcome> SyncAsync(BlockHeader head, ulong? finalized, bool force)
+    {
+        var reply = new TaskCompletionSource<SyncRequestOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_events.Writer.TryWrite(new HeadEvent(head, finalized, force, reply)))
+        {
+            reply.TrySetResult(SyncRequestOutcome.RefusedNotExtending);
+        }
+        return reply.Task;
+    }
+
+    public void AddPeer(ISyncPeer peer)
+    {
+        if (_peers.Add(peer))
+        {
+            _events.Writer.TryWrite(PeersChanged.Instance);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_loop is { } loop)
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_events.Writer.TryWrite(new Terminate(done)))
+            {
+                await Task.WhenAny(done.Task, loop).ConfigureAwait(false);
+            }
+            await _stop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await loop.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        _events.Writer.TryComplete();
+        _stop.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        _progress = _store.LoadProgress();
+        Publish("idle");
+        var head = await WaitForForcedHeadAsync().ConfigureAwait(false);
+        _startedAt = _time.GetTimestamp();
+        while (head.Header is not null || head.Resume)
+        {
+            var (end, next) = await CycleAsync(head.Header, head.Finalized).ConfigureAwait(false);
+            Log.CycleEnded(_logger, end);
+            switch (end)
+            {
+                case CycleEnd.Reorged:
+                    head = (next, null, false);
+                    break;
+                case CycleEnd.Terminated:
+                    Publish("terminated");
+                    return;
+                default:
+                    head = (null, null, true); // continue from the stored progress
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Before the first cycle only a forced head (forkchoiceUpdated) starts the sync, as in geth.</summary>
+    private async Task<(BlockHeader? Header, ulong? Finalized, bool Resume)> WaitForForcedHeadAsync()
+    {
+        while (true)
+        {
+            SkeletonEvent ev;
+            try
+            {
+                ev = await _events.Reader.ReadAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return (null, null, false);
+            }
+            switch (ev)
+            {
+                case Terminate t:
+                    t.Done.TrySetResult();
+                    return (null, null, false);
+                case HeadEvent { Force: false } h:
+                    h.Reply.TrySetResult(SyncRequestOutcome.RefusedNotExtending);
+                    break;
+                case HeadEvent h:
+                    h.Reply.TrySetResult(SyncRequestOutcome.Accepted);
+                    return (h.Header, h.Finalized, false);
+                case Delivery d:
+                    _peers.MarkIdle(d.Peer);
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+
+    private async Task<(CycleEnd End, BlockHeader? Next)> CycleAsync(BlockHeader? head, ulong? finalized)
+    {
+        var cycle = ++_cycle;
+        StartCycle(head, finalized);
+        using var cycleCancel = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        (CycleEnd, BlockHeader?) result;
+        try
+        {
+            result = await RunCycleAsync(cycle, cycleCancel.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            await cycleCancel.CancelAsync().ConfigureAwait(false);
+            foreach (var owner in _owners)
+            {
+                if (owner is not null)
+                {
+                    _peers.MarkIdle(owner);
+                }
+            }
+            _scratch = [];
+            _owners = [];
+        }
+        // Suspend the backfiller before the skeleton changes under it; heads arriving meanwhile are answered, and
+        // the newest forced one becomes the next cycle's target (geth drops them; the beacon node would have to
+        // repeat itself).
+        var (filled, forced, terminate) = await SuspendFillerAsync().ConfigureAwait(false);
+        if (filled is not null)
+        {
+            CleanStales(filled);
+        }
+        if (terminate is not null)
+        {
+            terminate.TrySetResult();
+            return (CycleEnd.Terminated, null);
+        }
+        return forced is not null && result.Item1 != CycleEnd.Terminated ? (CycleEnd.Reorged, forced) : result;
+    }
+
+    private void StartCycle(BlockHeader? head, ulong? finalized)
+    {
+        if (head is null)
+        {
+            head = _store.GetHeader(_progress!.Subchains[0].Head)
+                ?? throw new InvalidOperationException($"skeleton store lost its head header {_progress.Subchains[0].Head}");
+        }
+        else
+        {
+            var init = SkeletonRules.InitSync(_progress, head, _store.GetHeader);
+            _progress = finalized is null ? init.Progress : init.Progress with { Finalized = finalized };
+            _store.WriteBatch([head], _progress);
+            DeleteStale(init.Stale);
+        }
+        _scratch = new BlockHeader?[HeaderTasks.ScratchHeaders];
+        _owners = new ISyncPeer?[HeaderTasks.TaskCount];
+        _scratchHead = _progress!.Subchains[0].Tail - 1;
+        _linked = _progress.Subchains.Count == 1 && _chain.IsLinked(_scratchHead, _progress.Subchains[0].Next);
+        Log.CycleStarting(_logger, head.Number, head.Hash, _scratchHead, _linked);
+        if (_linked)
+        {
+            _filler.Resume();
+        }
+    }
+
+    private async Task<(CycleEnd, BlockHeader?)> RunCycleAsync(int cycle, CancellationToken token)
+    {
+        while (true)
+        {
+            if (!_linked)
+            {
+                AssignTasks(cycle, token);
+            }
+            Publish(_linked ? "linked" : "syncing");
+            SkeletonEvent ev;
+            try
+            {
+                ev = await _events.Reader.ReadAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return (CycleEnd.Terminated, null);
+            }
+            switch (ev)
+            {
+                case Terminate t:
+                    t.Done.TrySetResult();
+                    return (CycleEnd.Terminated, null);
+                case HeadEvent h:
+                    if (OnHead(h) is { } end)
+                    {
+                        return end;
+                    }
+                    break;
+                case Delivery d when d.Cycle != cycle:
+                    _peers.MarkIdle(d.Peer);
+                    break;
+                case Delivery d:
+                    var (linked, merged) = OnDelivery(d);
+                    if (linked)
+                    {
+                        return (CycleEnd.Linked, null);
+                    }
+                    if (merged)
+                    {
+                        return (CycleEnd.Merged, null);
+                    }
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+
+    /// <summary>A head during a cycle: extend, or restart on it if forced, or refuse it (brief §4).</summary>
+    private (CycleEnd, BlockHeader?)? OnHead(HeadEvent h)
+    {
+        var result = SkeletonRules.ProcessNewHead(_progress!, h.Header, h.Finalized, _store.GetHeader);
+        if (!result.Accepted)
+        {
+            if (h.Force)
+            {
+                h.Reply.TrySetResult(SyncRequestOutcome.Accepted);
+                Log.Restarting(_logger, result.Outcome, h.Header.Number, h.Header.Hash);
+                return (CycleEnd.Reorged, h.Header);
+            }
+            h.Reply.TrySetResult(SyncRequestOutcome.RefusedNotExtending);
+            return null;
+        }
+        _progress = result.Progress;
+        if (result.Outcome == NewHeadOutcome.Extended)
+        {
+            _store.WriteBatch([h.Header], _progress);
+        }
+        else
+        {
+            _store.SaveProgress(_progress);
+        }
+        h.Reply.TrySetResult(SyncRequestOutcome.Accepted);
+        if (_linked)
+        {
+            if (_progress.Subchains.Count == 1 && _chain.IsLinked(_scratchHead, _progress.Subchains[0].Next))
+            {
+                _filler.Resume();
+            }
+            else
+            {
+                Log.LocalChainTrimmed(_logger, _scratchHead, _progress.Subchains[0].Next);
+                return (CycleEnd.Trimmed, null);
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Idle peers, fastest first, take the lowest free tasks (brief §4, Retrieval).</summary>
+    private void AssignTasks(int cycle, CancellationToken token)
+    {
+        var idle = _peers.IdlePeersFastestFirst();
+        var next = 0;
+        var fitting = HeaderTasks.TasksFitting(_scratchHead);
+        for (var task = 0; task < fitting && next < idle.Count; task++)
+        {
+            if (_owners[task] is not null)
+            {
+                continue;
+            }
+            var peer = idle[next++];
+            _owners[task] = peer;
+            _peers.MarkBusy(peer);
+            var range = HeaderTasks.RangeOf(_scratchHead, task);
+            _ = FetchAsync(cycle, range, peer, token);
+        }
+    }
+
+    private async Task FetchAsync(int cycle, HeaderRange range, ISyncPeer peer, CancellationToken token)
+    {
+        var started = _time.GetTimestamp();
+        IReadOnlyList<BlockHeader>? headers = null;
+        string? failure = null;
+        using var timer = new CancellationTokenSource(_peers.TimeoutFor(peer), _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, timer.Token);
+        try
+        {
+            headers = await peer.GetHeadersReverseAsync(range.Origin, range.Count, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested)
+        {
+            failure = $"no answer within {_peers.TimeoutFor(peer).TotalSeconds:F0} s";
+        }
+        catch (OperationCanceledException)
+        {
+            failure = Cancelled;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Whatever a peer throws is its failure, not ours: untrusted input (brief §6).
+            failure = e.Message;
+        }
+        _events.Writer.TryWrite(new Delivery(cycle, range, peer, headers, failure, _time.GetElapsedTime(started)));
+    }
+
+    private const string Cancelled = "cancelled";
+
+    /// <summary>
+    /// A delivery: checked, copied into the scratch window, and every complete batch adjoining the tail consumed —
+    /// written with the progress in one transaction. Returns whether the subchain linked or merged.
+    /// </summary>
+    private (bool Linked, bool Merged) OnDelivery(Delivery d)
+    {
+        _peers.MarkIdle(d.Peer);
+        var task = d.Range.Origin <= _scratchHead && (_scratchHead - d.Range.Origin) % HeaderTasks.RequestHeaders == 0
+            ? (int)((_scratchHead - d.Range.Origin) / HeaderTasks.RequestHeaders)
+            : -1;
+        if (task < 0 || task >= _owners.Length || !ReferenceEquals(_owners[task], d.Peer))
+        {
+            return (false, false); // the window moved on or the task was given to another peer
+        }
+        if (d.Failure is not null)
+        {
+            _owners[task] = null;
+            if (d.Failure != Cancelled)
+            {
+                Drop(d.Peer, d.Failure);
+            }
+            return (false, false);
+        }
+        var verdict = ResponseCheck.Check(d.Range, d.Headers!);
+        if (verdict.Problem != ResponseProblem.None)
+        {
+            _owners[task] = null;
+            if (verdict.Blame == Blame.Peer)
+            {
+                Drop(d.Peer, verdict.Reason);
+            }
+            return (false, false);
+        }
+        _peers.Update(d.Peer, d.Headers!.Count, d.Elapsed);
+        var slot = (int)(_scratchHead - d.Headers![0].Number);
+        for (var i = 0; i < d.Headers.Count; i++)
+        {
+            _scratch[slot + i] = d.Headers[i];
+        }
+        return ConsumeScratch();
+    }
+
+    private (bool Linked, bool Merged) ConsumeScratch()
+    {
+        var batch = new List<BlockHeader>();
+        var stale = new List<NumberRange>();
+        var linked = false;
+        var merged = false;
+        while (_scratch[0] is { } first)
+        {
+            var subchain = _progress!.Subchains[0];
+            if (subchain.Next != first.Hash)
+            {
+                // The batch adjoining the tail must link to `next`: discard it and drop whoever served it.
+                Log.InvalidSkeletonHeaders(_logger, subchain.Tail - 1, subchain.Next, first.Hash);
+                Array.Clear(_scratch, 0, HeaderTasks.RequestHeaders);
+                if (_owners[0] is { } owner)
+                {
+                    Drop(owner, "headers do not link to the subchain tail");
+                }
+                _owners[0] = null;
+                break;
+            }
+            var consumed = 0;
+            for (var i = 0; i < HeaderTasks.RequestHeaders && _scratch[i] is { } header; i++)
+            {
+                consumed++;
+                batch.Add(header);
+                _pulled++;
+                subchain = subchain with { Tail = header.Number, Next = header.ParentHash };
+                linked = _chain.IsLinked(header.Number - 1, header.ParentHash);
+                if (linked)
+                {
+                    break;
+                }
+            }
+            _progress = ReplaceNewest(_progress, subchain);
+            if (linked)
+            {
+                var merge = SkeletonRules.MergeSubchains(_progress, _store.GetHeader);
+                var settled = SkeletonRules.SettleLinked(merge.Progress, _store.GetHeader);
+                _progress = settled.Progress;
+                stale.AddRange(settled.Stale);
+                if (settled.Spurious)
+                {
+                    Log.SpuriousLeftovers(_logger);
+                }
+                break;
+            }
+            HeaderTasks.Shift(_scratch.AsSpan(), HeaderTasks.RequestHeaders);
+            HeaderTasks.Shift(_owners.AsSpan(), 1);
+            _scratchHead -= (ulong)consumed;
+            var merging = SkeletonRules.MergeSubchains(_progress, _store.GetHeader);
+            _progress = merging.Progress;
+            if (merging.Merged)
+            {
+                merged = true;
+                break;
+            }
+        }
+        if (batch.Count > 0)
+        {
+            _store.WriteBatch(batch, _progress!);
+        }
+        DeleteStale(stale);
+        LogProgress(linked);
+        return (linked, merged);
+    }
+
+    /// <summary>
+    /// After the backfiller filled up to <paramref name="filled"/>, the skeleton headers it consumed are deleted
+    /// and the newest subchain's tail moves up (geth's cleanStales). Each step is one transaction.
+    /// </summary>
+    private void CleanStales(BlockHeader filled)
+    {
+        if (_progress is not { Subchains: [var subchain, ..] })
+        {
+            return;
+        }
+        var number = filled.Number;
+        if (number + 1 <= subchain.Tail || _store.GetHeader(number) is not { } stored || stored.Hash != filled.Hash)
+        {
+            return; // nothing consumed yet, or the filled block is not on this skeleton
+        }
+        Subchain moved;
+        NumberRange deleted;
+        if (number < subchain.Head)
+        {
+            var tail = _store.GetHeader(number + 1);
+            if (tail is null || tail.ParentHash != filled.Hash)
+            {
+                Log.DiscontinuousFill(_logger, number, filled.Hash);
+                return;
+            }
+            moved = subchain with { Tail = number + 1, Next = tail.ParentHash };
+            deleted = new NumberRange(subchain.Tail, number);
+        }
+        else
+        {
+            var head = _store.GetHeader(subchain.Head)!;
+            moved = subchain with { Tail = subchain.Head, Next = head.ParentHash };
+            deleted = new NumberRange(subchain.Tail, subchain.Head - 1);
+        }
+        _progress = ReplaceNewest(_progress, moved);
+        if (deleted.To >= deleted.From)
+        {
+            _store.DeleteHeaders(deleted.From, deleted.To, _progress);
+        }
+        else
+        {
+            _store.SaveProgress(_progress);
+        }
+    }
+
+    private async Task<(BlockHeader? Filled, BlockHeader? Forced, TaskCompletionSource? Terminate)> SuspendFillerAsync()
+    {
+        var suspend = _filler.SuspendAsync(_stop.Token);
+        BlockHeader? forced = null;
+        TaskCompletionSource? terminate = null;
+        while (!suspend.IsCompleted)
+        {
+            var readable = _events.Reader.WaitToReadAsync(_stop.Token).AsTask();
+            await Task.WhenAny(suspend, readable).ConfigureAwait(false);
+            while (_events.Reader.TryRead(out var ev))
+            {
+                switch (ev)
+                {
+                    case HeadEvent { Force: true } h:
+                        forced = h.Header;
+                        h.Reply.TrySetResult(SyncRequestOutcome.Accepted);
+                        break;
+                    case HeadEvent h:
+                        h.Reply.TrySetResult(SyncRequestOutcome.RefusedNotExtending);
+                        break;
+                    case Delivery d:
+                        _peers.MarkIdle(d.Peer);
+                        break;
+                    case Terminate t:
+                        terminate = t.Done;
+                        break;
+                    default:
+                        break;
+                }
+            }
+        }
+        BlockHeader? filled = null;
+        try
+        {
+            filled = await suspend.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        return (filled, forced, terminate);
+    }
+
+    private void Drop(ISyncPeer peer, string reason)
+    {
+        if (_peers.Drop(peer, reason))
+        {
+            Log.PeerDropped(_logger, peer.Id, reason);
+        }
+    }
+
+    private void DeleteStale(IReadOnlyList<NumberRange> stale)
+    {
+        foreach (var range in stale)
+        {
+            _store.DeleteHeaders(range.From, range.To, _progress!);
+        }
+    }
+
+    private static SkeletonProgress ReplaceNewest(SkeletonProgress progress, Subchain newest)
+    {
+        var subchains = progress.Subchains.ToArray();
+        subchains[0] = newest;
+        return progress with { Subchains = subchains };
+    }
+
+    private void LogProgress(bool linked)
+    {
+        var left = linked || _progress is not { Subchains: [var newest, ..] } ? 0 : newest.Tail - 1;
+        if (_time.GetElapsedTime(_loggedAt) < LogInterval && left != 0)
+        {
+            return;
+        }
+        _loggedAt = _time.GetTimestamp();
+        var elapsed = _time.GetElapsedTime(_startedAt);
+        var eta = _pulled == 0 ? TimeSpan.Zero : TimeSpan.FromTicks((long)(elapsed.Ticks / (double)_pulled * left));
+        Log.Syncing(_logger, _pulled, left, _pulled / Math.Max(elapsed.TotalSeconds, 0.001), eta);
+    }
+
+    private void Publish(string state)
+    {
+        var elapsed = _time.GetElapsedTime(_startedAt).TotalSeconds;
+        _snapshot = new SkeletonSnapshot(state, _progress, _linked, _pulled, _startedAt == 0 ? 0 : _pulled / Math.Max(elapsed, 0.001), _peers.Status());
+        AfterEvent?.Invoke(_snapshot);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(300, LogLevel.Debug, "Starting reverse header sync cycle head={Head} hash={Hash} cont={Cont} linked={Linked}")]
+        public static partial void CycleStarting(ILogger logger, ulong head, EngineSkeleton.Primitives.Hash256 hash, ulong cont, bool linked);
+
+        [LoggerMessage(301, LogLevel.Debug, "Sync cycle ended reason={Reason}")]
+        public static partial void CycleEnded(ILogger logger, CycleEnd reason);
+
+        [LoggerMessage(302, LogLevel.Information, "Restarting sync cycle reason={Reason} head={Head} hash={Hash}")]
+        public static partial void Restarting(ILogger logger, NewHeadOutcome reason, ulong head, EngineSkeleton.Primitives.Hash256 hash);
+
+        [LoggerMessage(303, LogLevel.Warning, "Local chain has been trimmed tailnumber={Tail} tailhash={Next}")]
+        public static partial void LocalChainTrimmed(ILogger logger, ulong tail, EngineSkeleton.Primitives.Hash256 next);
+
+        [LoggerMessage(304, LogLevel.Warning, "Invalid skeleton headers number={Number} want={Want} have={Have}")]
+        public static partial void InvalidSkeletonHeaders(ILogger logger, ulong number, EngineSkeleton.Primitives.Hash256 want, EngineSkeleton.Primitives.Hash256 have);
+
+        [LoggerMessage(305, LogLevel.Warning, "Dropping sync peer id={Peer} reason={Reason}")]
+        public static partial void PeerDropped(ILogger logger, string peer, string reason);
+
+        [LoggerMessage(306, LogLevel.Information, "Syncing beacon headers downloaded={Downloaded} left={Left} rate={Rate:F0}/s eta={Eta}")]
+        public static partial void Syncing(ILogger logger, ulong downloaded, ulong left, double rate, TimeSpan eta);
+
+        [LoggerMessage(307, LogLevel.Error, "Cleaning spurious beacon sync leftovers")]
+        public static partial void SpuriousLeftovers(ILogger logger);
+
+        [LoggerMessage(308, LogLevel.Error, "Filled header is discontinuous with the skeleton number={Number} hash={Hash}")]
+        public static partial void DiscontinuousFill(ILogger logger, ulong number, EngineSkeleton.Primitives.Hash256 hash);
+    }
+}
+
+/// <summary>The skeleton as skeleton_status reports it.</summary>
+public sealed record SkeletonSnapshot(string State, SkeletonProgress? Progress, bool Linked, ulong Downloaded, double HeadersPerSecond, IReadOnlyList<PeerStatus> Peers)
+{
+    public static readonly SkeletonSnapshot Idle = new("idle", null, false, 0, 0, []);
+}
