@@ -14,9 +14,11 @@ internal sealed class EngineLocks(TimeProvider time)
 
     public Task<T> WithNewPayloadLock<T>(Func<T> work, T whenBusy) => Run(_newPayload, work, whenBusy);
 
-    public Task<T> WithForkchoiceLock<T>(Func<T> work, T whenBusy) => Run(_forkchoice, work, whenBusy);
+    public Task<T> WithForkchoiceLock<T>(Func<Task<T>> work, T whenBusy) => Run(_forkchoice, work, whenBusy);
 
-    private async Task<T> Run<T>(SemaphoreSlim gate, Func<T> work, T whenBusy)
+    private Task<T> Run<T>(SemaphoreSlim gate, Func<T> work, T whenBusy) => Run(gate, () => Task.FromResult(work()), whenBusy);
+
+    private async Task<T> Run<T>(SemaphoreSlim gate, Func<Task<T>> work, T whenBusy)
     {
         using var timeout = new CancellationTokenSource(MaxWait, time);
         try
@@ -29,7 +31,7 @@ internal sealed class EngineLocks(TimeProvider time)
         }
         try
         {
-            return work();
+            return await work().ConfigureAwait(false);
         }
         finally
         {

@@ -77,7 +77,7 @@ internal sealed partial class EngineRpcModule(
             throw RpcException.InvalidParams("payloadAttributes is neither an object nor null");
         }
         return locks.WithForkchoiceLock(
-            () => forkchoice.Handle(parsed, attributes, (a, head) => PayloadAttributesCheck.Validate(a, version, spec, head.Timestamp)),
+            () => forkchoice.HandleAsync(parsed, attributes, (a, head) => PayloadAttributesCheck.Validate(a, version, spec, head.Timestamp)),
             ForkchoiceUpdatedResponse.Syncing);
     }
 

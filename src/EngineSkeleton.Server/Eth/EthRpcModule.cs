@@ -72,7 +72,18 @@ internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync
             ["state"] = status.State,
             ["announcedHead"] = status.AnnouncedHead?.ToString(),
             ["announcedNumber"] = status.AnnouncedNumber is { } n ? Params.Quantity(n) : null,
-            ["finalized"] = status.Finalized?.ToString(),
+            ["finalized"] = status.Finalized is { } f ? Params.Quantity(f) : null,
+            ["downloaded"] = Params.Quantity(status.Downloaded),
+            ["headersPerSecond"] = Math.Round(status.HeadersPerSecond, 1),
+            ["peers"] = (status.Peers ?? []).Select(p => new Dictionary<string, object?>
+            {
+                ["id"] = p.Id,
+                ["servedHeaders"] = p.ServedHeaders,
+                ["servedBodies"] = p.ServedBodies,
+                ["dropped"] = p.Dropped,
+                ["dropReason"] = p.DropReason,
+                ["rttMs"] = Math.Round(p.RoundTrip.TotalMilliseconds, 1),
+            }).ToArray(),
             ["subchains"] = status.Subchains.Select(s => new Dictionary<string, string>
             {
                 ["head"] = Params.Quantity(s.Head),

@@ -24,7 +24,10 @@ internal sealed partial class ForkchoiceUpdatedHandler(
     public const string BuildingNotSupported =
         "payload building is not supported: EngineSkeleton follows the chain without executing transactions; the forkchoice was applied";
 
-    public ForkchoiceUpdatedResponse Handle(ForkchoiceState state, JsonElement attributes, Action<JsonElement, BlockHeader> checkAttributes)
+    /// <summary>Brief §4: a header for an unknown head is asked of peers for at most this long before answering SYNCING.</summary>
+    public static readonly TimeSpan HeaderFetchBound = TimeSpan.FromSeconds(1);
+
+    public async Task<ForkchoiceUpdatedResponse> HandleAsync(ForkchoiceState state, JsonElement attributes, Action<JsonElement, BlockHeader> checkAttributes)
     {
         if (state.Head.IsZero)
         {
@@ -37,9 +40,15 @@ internal sealed partial class ForkchoiceUpdatedHandler(
         var head = store.GetHeader(state.Head);
         if (head is null)
         {
-            if (pending.Get(state.Head) is { } known)
+            var header = pending.Get(state.Head) ?? await sync.FetchHeaderAsync(state.Head, HeaderFetchBound).ConfigureAwait(false);
+            if (header is not null && invalid.TryGet(header.ParentHash, out var badAncestor))
             {
-                sync.Sync(known, state.Finalized, force: true);
+                invalid.Add(header.Hash, badAncestor);
+                return new ForkchoiceUpdatedResponse(PayloadStatusV1.Invalid(badAncestor, "head descends from an invalid block"), null);
+            }
+            if (header is not null)
+            {
+                _ = sync.SyncAsync(header, state.Finalized, force: true); // forced: taken whatever the syncer is doing
             }
             else
             {

@@ -57,7 +57,7 @@ internal sealed partial class NewPayloadHandler(
         if (parent is null)
         {
             pending.Add(block.Header);
-            sync.Sync(block.Header, Hash256.Zero, force: false);
+            _ = sync.SyncAsync(block.Header, Hash256.Zero, force: false); // a refusal changes nothing: the answer is SYNCING
             Log.UnknownParent(logger, block.Header.Number, hash, block.Header.ParentHash);
             return PayloadStatusV1.Syncing;
         }
