@@ -10,7 +10,11 @@ using EngineSkeleton.Server.Eth;
 using EngineSkeleton.Server.Rpc;
 using EngineSkeleton.Storage;
 using EngineSkeleton.Storage.Chain;
+using EngineSkeleton.Storage.Skeleton;
+using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Beacon;
+using EngineSkeleton.Sync.Peers;
+using EngineSkeleton.Sync.Skeleton;
 using EngineSkeleton.Validation;
 
 namespace EngineSkeleton.Server.Hosting;
@@ -21,8 +25,11 @@ namespace EngineSkeleton.Server.Hosting;
 /// </summary>
 internal sealed partial class NodeHost : IAsyncDisposable
 {
-    private NodeHost(WebApplication app, ChainStore store, ChainSetup chain, JwtSecret secret, string secretPath, int enginePort, int httpPort, RpcEndpoint engine, RpcEndpoint http)
+    private readonly SkeletonStore _skeletonStore;
+
+    private NodeHost(WebApplication app, ChainStore store, SkeletonStore skeletonStore, ChainSetup chain, JwtSecret secret, string secretPath, int enginePort, int httpPort, RpcEndpoint engine, RpcEndpoint http)
     {
+        _skeletonStore = skeletonStore;
         App = app;
         Store = store;
         Chain = chain;
@@ -131,8 +138,23 @@ internal sealed partial class NodeHost : IAsyncDisposable
         services.AddSingleton(store);
         services.AddSingleton(secret);
         services.AddSingleton<JwtValidator>();
-        services.AddSingleton<IBeaconSync, AnnouncedHeads>();
+        SkeletonStore skeletonStore;
+        try
+        {
+            skeletonStore = SkeletonStore.OpenInDataDir(dataDir);
+        }
+        catch (StoreException e)
+        {
+            store.Dispose();
+            throw new StartupException(e.Message, e);
+        }
+        services.AddSingleton(skeletonStore);
+        services.AddSingleton<PeerSet>();
         services.AddSingleton(new BlockValidator(chain.Spec));
+        services.AddSingleton<IBackfiller, Backfiller>();
+        services.AddSingleton<IChainLink>(new ChainLink(store));
+        services.AddSingleton<SkeletonSync>();
+        services.AddSingleton<IBeaconSync>(sp => new BeaconSync(sp.GetRequiredService<SkeletonSync>(), sp.GetRequiredService<PeerSet>(), h => store.GetHeader(h)?.Number));
         services.AddSingleton<InvalidBlocks>();
         services.AddSingleton<PendingHeaders>();
         services.AddSingleton<EngineLocks>();
@@ -145,6 +167,9 @@ internal sealed partial class NodeHost : IAsyncDisposable
         services.AddSingleton<EthRpcModule>();
 
         var app = builder.Build();
+        var skeleton = app.Services.GetRequiredService<SkeletonSync>();
+        app.Lifetime.ApplicationStarted.Register(skeleton.Start);
+        // The container disposes the loop (terminate, suspend the backfiller) when the host stops.
         var eth = app.Services.GetRequiredService<EthRpcModule>();
         var engine = app.UseJsonRpc(
             new RpcEndpointOptions("engine", RequireJwt: true, rpc.MaxRequestBodyBytes) { Port = enginePort },
@@ -162,7 +187,7 @@ internal sealed partial class NodeHost : IAsyncDisposable
         Log.TrustModel(logger);
         Log.Endpoints(logger, $"http://{auth.Addr}:{enginePort}", $"http://{http.Addr}:{httpPort}", secretPath);
         loggerFactory.Dispose();
-        return new NodeHost(app, store, chain, secret, secretPath, enginePort, httpPort, engine, readOnly);
+        return new NodeHost(app, store, skeletonStore, chain, secret, secretPath, enginePort, httpPort, engine, readOnly);
     }
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
@@ -186,6 +211,7 @@ internal sealed partial class NodeHost : IAsyncDisposable
         finally
         {
             await App.DisposeAsync().ConfigureAwait(false);
+            _skeletonStore.Dispose();
             Store.Dispose();
         }
     }

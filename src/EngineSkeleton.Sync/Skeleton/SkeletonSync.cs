@@ -29,6 +29,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     private readonly Channel<SkeletonEvent> _events = Channel.CreateUnbounded<SkeletonEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
+    private int _disposed;
 
     // Owned by the loop task alone.
     private SkeletonProgress? _progress;
@@ -84,6 +85,10 @@ public sealed partial class SkeletonSync : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         if (_loop is { } loop)
         {
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
