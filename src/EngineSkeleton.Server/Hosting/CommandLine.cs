@@ -20,7 +20,11 @@ internal static class CommandLine
         ["--http.addr"] = "Http:Addr",
         ["--http.port"] = "Http:Port",
         ["--rpc.maxbody"] = "Rpc:MaxRequestBodyBytes",
+        ["--sync.rpc"] = "Sync:Rpc",
     };
+
+    /// <summary>Flags that may be given more than once; each use becomes the next index of an array key.</summary>
+    private static readonly HashSet<string> Repeatable = ["--sync.rpc"];
 
     /// <summary>Parses the arguments into configuration pairs, or returns the one-line error that stops startup.</summary>
     public static (Dictionary<string, string?> Values, string? Error) Parse(IReadOnlyList<string> args)
@@ -52,7 +56,15 @@ internal static class CommandLine
             {
                 return (values, $"flag {flag} needs a value");
             }
-            values[key] = value;
+            if (Repeatable.Contains(flag))
+            {
+                var index = values.Keys.Count(k => k.StartsWith(key + ":", StringComparison.OrdinalIgnoreCase));
+                values[$"{key}:{index}"] = value;
+            }
+            else
+            {
+                values[key] = value;
+            }
         }
         return (values, null);
     }

@@ -75,7 +75,8 @@ internal sealed partial class NodeHost : IAsyncDisposable
         var auth = Bind<AuthRpcOptions>(builder.Configuration, "AuthRpc");
         var http = Bind<HttpOptions>(builder.Configuration, "Http");
         var rpc = Bind<RpcOptions>(builder.Configuration, "Rpc");
-        if (OptionChecks.Validate(node, auth, http, rpc) is { } optionError)
+        var sync = Bind<SyncOptions>(builder.Configuration, "Sync");
+        if (OptionChecks.Validate(node, auth, http, rpc, sync) is { } optionError)
         {
             throw new StartupException(optionError);
         }

@@ -39,6 +39,13 @@ internal sealed class HttpOptions
     public int Port { get; set; } = 8545;
 }
 
+/// <summary>Section "Sync": where headers and bodies come from.</summary>
+internal sealed class SyncOptions
+{
+    /// <summary>JSON-RPC URLs of existing nodes to sync from (--sync.rpc, repeatable).</summary>
+    public string[] Rpc { get; set; } = [];
+}
+
 /// <summary>Section "Rpc": limits shared by both endpoints.</summary>
 internal sealed class RpcOptions
 {
@@ -49,7 +56,7 @@ internal sealed class RpcOptions
 /// <summary>Startup checks that turn a bad setting into one line and exit code 2.</summary>
 internal static class OptionChecks
 {
-    public static string? Validate(NodeOptions node, AuthRpcOptions auth, HttpOptions http, RpcOptions rpc)
+    public static string? Validate(NodeOptions node, AuthRpcOptions auth, HttpOptions http, RpcOptions rpc, SyncOptions sync)
     {
         if (!IPAddress.TryParse(auth.Addr, out _) && auth.Addr != "localhost")
         {
@@ -82,6 +89,13 @@ internal static class OptionChecks
         if (string.IsNullOrWhiteSpace(node.DataDir))
         {
             return "--datadir is empty";
+        }
+        foreach (var url in sync.Rpc)
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                return $"--sync.rpc '{url}' is not an http(s) URL";
+            }
         }
         return null;
     }
