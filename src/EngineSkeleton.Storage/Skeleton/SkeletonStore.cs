@@ -10,13 +10,13 @@ namespace EngineSkeleton.Storage.Skeleton;
 /// (brief §4), so a kill -9 leaves either the state before a batch or the state after it, never half of one.
 /// </summary>
 /// <remarks>
-/// Headers are stored <see cref="HeadersPerDocument"/> to a document (the RLP of each, by number modulo the group
-/// size), not one document per header. Measured on this project's 2-core runner, 1,000,000 Prague headers of 637
-/// bytes written in 512-header transactions, not 512-aligned, two runs: one document per header by Insert (the raw
-/// rate) 33,000–65,000 headers/s; the same with Upsert and a progress document per transaction (what the sync
-/// needs, since reorgs overwrite numbers) 29,000–35,000/s, which alone misses the brief's 80 % bar; groups of 128
-/// with the progress document 135,000–222,000/s (64: 80,000–162,000; 256: 203,000; 512: 116,000 and single reads
-/// fall to 1,400/s). The file is a third smaller (656 MB against 965 MB). Details in docs/sync-store.md.
+/// Headers are stored <see cref="HeadersPerDocument"/> to a document (the RLP of each in a slot by number), not one
+/// document per header. Measured with 1,000,000 headers of 637 bytes in reverse, unaligned 512-header transactions
+/// on the shared 2-core runner, three rounds: raw per-header Insert 41,000–82,000 headers/s; per header with the
+/// Upsert and progress the sync needs 29,000–35,000/s (below the brief's 80 % by itself); this store 102,000–259,000/s,
+/// and a one-thread decode + hash + link + write loop 110,000–136,000/s (138–269 % of the raw per-header rate). Raw
+/// Inserts of the same 128-header documents reach 174,000–329,000/s. Groups of 64 and 256 measured no better; 512
+/// made single reads 300 KB each. Table and caveats: docs/sync-store.md.
 /// One writer at a time; readers may run beside it (the backfiller reads while the skeleton writes).
 /// </remarks>
 public sealed class SkeletonStore : IDisposable
@@ -41,6 +41,9 @@ public sealed class SkeletonStore : IDisposable
     /// </summary>
     private volatile CachedGroup? _cache;
     private long _version;
+
+    /// <summary>Writer only, under the lock: the lowest header document of the last committed batch, as committed.</summary>
+    private BsonDocument? _lastGroup;
 
     private SkeletonStore((LiteDatabase Database, IDisposable Lock) opened)
     {
@@ -93,27 +96,45 @@ public sealed class SkeletonStore : IDisposable
     {
         ArgumentNullException.ThrowIfNull(headers);
         ArgumentNullException.ThrowIfNull(progress);
-        Write(() =>
-        {
-            // A 512-header batch touches five groups; keep them open until all headers are placed, write each once.
-            var groups = new Dictionary<long, BsonDocument>();
-            for (var i = 0; i < headers.Count; i++)
+        BsonDocument? lowest = null;
+        Write(
+            () =>
             {
-                var header = headers[i];
-                var id = GroupOf(header.Number);
-                if (!groups.TryGetValue(id, out var group))
+                // A 512-header batch touches five groups; each is placed in full, then written once. The lowest is
+                // usually the next batch's highest (the sync goes down): it is kept so that batch need not read it.
+                var last = _lastGroup;
+                _lastGroup = null; // it is about to change; a failed transaction must not leave it cached
+                var groups = new Dictionary<long, (BsonDocument Document, bool Stored)>();
+                for (var i = 0; i < headers.Count; i++)
                 {
-                    group = _headers.FindById(id) ?? NewGroup(id);
-                    groups.Add(id, group);
+                    var header = headers[i];
+                    var id = GroupOf(header.Number);
+                    if (!groups.TryGetValue(id, out var group))
+                    {
+                        var stored = last is not null && last["_id"].AsInt64 == id ? last : _headers.FindById(id);
+                        group = (stored ?? NewGroup(id), stored is not null);
+                        groups.Add(id, group);
+                        if (lowest is null || id < lowest["_id"].AsInt64)
+                        {
+                            lowest = group.Document;
+                        }
+                    }
+                    group.Document["h"].AsArray[SlotOf(header.Number)] = header.Encode();
                 }
-                group["h"].AsArray[SlotOf(header.Number)] = header.Encode();
-            }
-            foreach (var group in groups.Values)
-            {
-                _headers.Upsert(group);
-            }
-            PutProgress(progress);
-        });
+                foreach (var (document, stored) in groups.Values)
+                {
+                    if (stored)
+                    {
+                        _headers.Update(document);
+                    }
+                    else
+                    {
+                        _headers.Insert(document);
+                    }
+                }
+                PutProgress(progress);
+            },
+            committed: () => _lastGroup = lowest);
     }
 
     /// <summary>The stored header at <paramref name="number"/>, or null.</summary>
@@ -141,6 +162,7 @@ public sealed class SkeletonStore : IDisposable
         ArgumentNullException.ThrowIfNull(progress);
         Write(() =>
         {
+            _lastGroup = null;
             if (fromInclusive <= toInclusive)
             {
                 var first = GroupOf(fromInclusive);
@@ -252,7 +274,7 @@ public sealed class SkeletonStore : IDisposable
         new($"skeleton store is corrupt: the progress document has {what}; delete {FileName} to download the headers again");
 
     /// <summary>One transaction under the writer lock; readers' cached group is invalidated once it is committed.</summary>
-    private void Write(Action write)
+    private void Write(Action write, Action? committed = null)
     {
         lock (_writeLock)
         {
@@ -262,6 +284,7 @@ public sealed class SkeletonStore : IDisposable
                 write();
                 BeforeCommit?.Invoke();
                 _db.Commit();
+                committed?.Invoke();
             }
             catch
             {
