@@ -33,7 +33,11 @@ public sealed class EngineSkeletonNode : IAsyncDisposable
     /// <summary>The secret the server created (0600) in its datadir on first start.</summary>
     public string JwtSecretFile => Path.Combine(DataDirectory, "jwtsecret");
 
-    public static async Task<EngineSkeletonNode> StartAsync(string genesisFile, string? dataDirectory = null, CancellationToken cancellationToken = default)
+    public static async Task<EngineSkeletonNode> StartAsync(string genesisFile, string? dataDirectory = null, CancellationToken cancellationToken = default) =>
+        await StartAsync(genesisFile, [], dataDirectory, cancellationToken);
+
+    /// <summary>Starts the server with extra flags (e.g. <c>--sync.rpc URL</c>).</summary>
+    public static async Task<EngineSkeletonNode> StartAsync(string genesisFile, IReadOnlyList<string> extraFlags, string? dataDirectory = null, CancellationToken cancellationToken = default)
     {
         var dataDir = dataDirectory ?? Directory.CreateTempSubdirectory("es-e2e-").FullName;
         var enginePort = FreePort.Next();
@@ -42,7 +46,7 @@ public sealed class EngineSkeletonNode : IAsyncDisposable
         var process = ProcessHandle.Start(
             "engineskeleton",
             "dotnet",
-            [server, "--datadir", dataDir, "--genesis", genesisFile, "--authrpc.port", Port(enginePort), "--http.port", Port(httpPort)],
+            [server, "--datadir", dataDir, "--genesis", genesisFile, "--authrpc.port", Port(enginePort), "--http.port", Port(httpPort), .. extraFlags],
             workingDirectory: dataDir);
         var node = new EngineSkeletonNode(process, dataDir, enginePort, httpPort);
         try
