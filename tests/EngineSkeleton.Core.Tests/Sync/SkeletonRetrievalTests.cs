@@ -240,6 +240,9 @@ public sealed class SkeletonRetrievalTests
                 $"{proves}: #{number} is {(inside ? "not the expected chain's header" : "stored outside every subchain")}");
         }
         Assert.True(storedBad.Count == 0, $"{proves}: a changed header was stored at #{string.Join(", #", storedBad.Distinct())}");
+        // The peer set hands a peer one request at a time, across cycles too: a restart cancels requests, and a
+        // peer is free again only once its cancelled request has come back.
+        Assert.All(tracked, p => Assert.True(p.MostInFlight <= 1, $"{proves}: {p.Id} had {p.MostInFlight} requests in flight at once"));
 
         async Task Reach(Outcome want, string phase)
         {
