@@ -180,14 +180,10 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         }
         finally
         {
+            // Owners of cancelled requests stay busy until their delivery comes back (every fetch posts one) and is
+            // read as stale: freeing them here let the next cycle hand them a second request while the first was
+            // still out, and the stale delivery then freed a peer busy with the new one.
             await cycleCancel.CancelAsync().ConfigureAwait(false);
-            foreach (var owner in _owners)
-            {
-                if (owner is not null)
-                {
-                    _peers.MarkIdle(owner);
-                }
-            }
             _scratch = [];
             _owners = [];
         }
@@ -262,7 +258,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
                     }
                     break;
                 case Delivery d when d.Cycle != cycle:
-                    _peers.MarkIdle(d.Peer);
+                    _peers.MarkIdle(d.Peer); // a request of an earlier cycle is back: its peer is free
                     break;
                 case Delivery d:
                     var (linked, merged) = OnDelivery(d);

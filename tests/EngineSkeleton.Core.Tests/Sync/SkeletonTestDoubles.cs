@@ -1,0 +1,137 @@
+using EngineSkeleton.Blocks;
+using EngineSkeleton.Primitives;
+using EngineSkeleton.Storage.Chain;
+using EngineSkeleton.Storage.Skeleton;
+using EngineSkeleton.Sync.Backfill;
+using EngineSkeleton.Sync.Peers;
+using EngineSkeleton.Sync.Skeleton;
+
+namespace EngineSkeleton.Tests.Sync;
+
+/// <summary>
+/// The local chain as a canonical number → hash map, starting with the genesis alone. Read and written on the
+/// skeleton loop's task only (IsLinked, and the backfiller's Resume), so no lock.
+/// </summary>
+internal sealed class CanonicalMap : IChainLink
+{
+    private readonly Dictionary<ulong, Hash256> _canonical = [];
+
+    public CanonicalMap(BlockHeader genesis) => _canonical[0] = genesis.Hash;
+
+    public bool IsLinked(ulong number, Hash256 hash) => _canonical.TryGetValue(number, out var canonical) && canonical == hash;
+
+    public void MakeCanonical(BlockHeader header) => _canonical[header.Number] = header.Hash;
+}
+
+/// <summary>
+/// IChainLink over a real <see cref="ChainStore"/>, by the contract's letter: the block at that number on the
+/// canonical chain (at or below the head) has that hash, and its body is stored.
+/// </summary>
+internal sealed class ChainStoreLink(ChainStore chain) : IChainLink
+{
+    public bool IsLinked(ulong number, Hash256 hash) => chain.GetCanonicalHash(number) == hash && chain.GetBody(hash) is not null;
+}
+
+/// <summary>A backfiller that never fills: suspending reports nothing filled.</summary>
+internal sealed class IdleBackfiller : IBackfiller
+{
+    public Task<BlockHeader?> SuspendAsync(CancellationToken cancellationToken) => Task.FromResult<BlockHeader?>(null);
+
+    public void Resume()
+    {
+    }
+}
+
+/// <summary>
+/// geth's "fill" test backfiller: on resume it makes the newest subchain canonical at once, from its tail up to its
+/// head, and reports the head as filled at the next suspend (the skeleton then deletes the consumed headers).
+/// </summary>
+internal sealed class FillingBackfiller(SkeletonStore store, CanonicalMap local) : IBackfiller
+{
+    private BlockHeader? _filled;
+
+    public Task<BlockHeader?> SuspendAsync(CancellationToken cancellationToken)
+    {
+        var filled = _filled;
+        _filled = null;
+        return Task.FromResult(filled);
+    }
+
+    public void Resume()
+    {
+        var newest = store.LoadProgress()!.Subchains[0];
+        for (var number = newest.Tail; number <= newest.Head; number++)
+        {
+            var header = store.GetHeader(number) ?? throw new InvalidOperationException($"skeleton header #{number} missing under a linked subchain");
+            local.MakeCanonical(header);
+            _filled = header;
+        }
+    }
+}
+
+/// <summary>
+/// An <see cref="InProcessPeer"/> as the engine sees it, counting requests in flight: the peer set hands a peer
+/// one request at a time, so <see cref="MostInFlight"/> must stay at 1.
+/// </summary>
+internal sealed class TrackedPeer(InProcessPeer inner) : ISyncPeer
+{
+    private int _inFlight;
+    private int _mostInFlight;
+
+    public InProcessPeer Inner => inner;
+
+    public string Id => inner.Id;
+
+    public int MostInFlight => Volatile.Read(ref _mostInFlight);
+
+    public async Task<IReadOnlyList<BlockHeader>> GetHeadersReverseAsync(ulong origin, int count, CancellationToken cancellationToken)
+    {
+        Enter();
+        try
+        {
+            return await inner.GetHeadersReverseAsync(origin, count, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    public async Task<BlockHeader?> GetHeaderByHashAsync(Hash256 hash, CancellationToken cancellationToken)
+    {
+        Enter();
+        try
+        {
+            return await inner.GetHeaderByHashAsync(hash, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    public async Task<IReadOnlyList<BlockBody?>> GetBodiesAsync(IReadOnlyList<Hash256> hashes, CancellationToken cancellationToken)
+    {
+        Enter();
+        try
+        {
+            return await inner.GetBodiesAsync(hashes, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private void Enter()
+    {
+        var now = Interlocked.Increment(ref _inFlight);
+        for (var most = Volatile.Read(ref _mostInFlight); now > most; most = Volatile.Read(ref _mostInFlight))
+        {
+            if (Interlocked.CompareExchange(ref _mostInFlight, now, most) == most)
+            {
+                break;
+            }
+        }
+    }
+}
