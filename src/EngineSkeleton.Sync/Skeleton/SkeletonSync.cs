@@ -339,6 +339,9 @@ public sealed partial class SkeletonSync : IAsyncDisposable
 
     private async Task FetchAsync(int cycle, HeaderRange range, ISyncPeer peer, CancellationToken token)
     {
+        // Leave the loop before calling the peer: whatever a peer does before its first real await (an in-process
+        // peer builds its whole answer) would otherwise run on the loop and stall every other event behind it.
+        await Task.Yield();
         var started = _time.GetTimestamp();
         IReadOnlyList<BlockHeader>? headers = null;
         string? failure = null;

@@ -29,6 +29,35 @@ public sealed class SkeletonSyncTests
         public void Resume() => Interlocked.Increment(ref Resumes);
     }
 
+    /// <summary>
+    /// A peer that does its work before its first await, as an in-process peer or a cached answer does, and here
+    /// blocks its thread until released: whoever calls it is held for as long.
+    /// </summary>
+    private sealed class SynchronousPeer(IReadOnlyList<BlockHeader> chain) : ISyncPeer
+    {
+        public readonly ManualResetEventSlim Release = new();
+        public readonly TaskCompletionSource Entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string Id => "synchronous";
+
+        public Task<IReadOnlyList<BlockHeader>> GetHeadersReverseAsync(ulong origin, int count, CancellationToken cancellationToken)
+        {
+            Entered.TrySetResult();
+            Release.Wait(Bound, CancellationToken.None);
+            var headers = new List<BlockHeader>();
+            for (var n = origin; n > origin - (ulong)count; n--)
+            {
+                headers.Add(chain[(int)n]);
+            }
+            return Task.FromResult<IReadOnlyList<BlockHeader>>(headers);
+        }
+
+        public Task<BlockHeader?> GetHeaderByHashAsync(Hash256 hash, CancellationToken cancellationToken) => Task.FromResult<BlockHeader?>(null);
+
+        public Task<IReadOnlyList<BlockBody?>> GetBodiesAsync(IReadOnlyList<Hash256> hashes, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyList<BlockBody?>>([]);
+    }
+
     private static async Task<SkeletonSnapshot> RunUntilLinked(SkeletonSync sync, BlockHeader head)
     {
         var linked = new TaskCompletionSource<SkeletonSnapshot>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -88,6 +117,31 @@ public sealed class SkeletonSyncTests
         Assert.True(snapshot.Linked);
         Assert.Equal(chain[2_000].Hash, store.GetHeader(2_000)!.Hash);
         Assert.Contains(peers.Status(), p => p.Id == "liar" && p.Dropped);
+    }
+
+    [Fact]
+    public async Task A_peer_that_works_synchronously_works_off_the_loop_so_heads_are_still_answered_meanwhile()
+    {
+        var chain = GeneratedChain.Headers(2_000);
+        using var store = SkeletonStore.OpenInMemory();
+        await using var sync = new SkeletonSync(store, new PeerSet(TimeProvider.System), new RecordingBackfiller(), new GenesisOnly(chain[0]), TimeProvider.System, NullLogger<SkeletonSync>.Instance);
+        var peer = new SynchronousPeer(chain);
+        sync.AddPeer(peer);
+        sync.Start();
+        try
+        {
+            await sync.SyncAsync(chain[1_000], null, force: true).WaitAsync(Bound);
+            await peer.Entered.Task.WaitAsync(Bound);
+
+            // The peer still holds the thread that called it; the loop must not be that thread.
+            var outcome = await sync.SyncAsync(chain[1_001], null, force: false).WaitAsync(TimeSpan.FromSeconds(10));
+
+            Assert.Equal(SyncRequestOutcome.Accepted, outcome);
+        }
+        finally
+        {
+            peer.Release.Set();
+        }
     }
 
     [Fact]
