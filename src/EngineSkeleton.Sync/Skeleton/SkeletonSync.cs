@@ -36,6 +36,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     private int _cycle;
     private BlockHeader?[] _scratch = [];
     private ISyncPeer?[] _owners = [];
+    private ISyncPeer?[] _declined = []; // per task: the peer whose last answer to it was empty
     private ulong _scratchHead;
     private bool _linked;
     private ulong _pulled;
@@ -186,6 +187,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
             await cycleCancel.CancelAsync().ConfigureAwait(false);
             _scratch = [];
             _owners = [];
+            _declined = [];
         }
         // Suspend the backfiller before the skeleton changes under it; heads arriving meanwhile are answered, and
         // the newest forced one becomes the next cycle's target (geth drops them; the beacon node would have to
@@ -219,6 +221,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         }
         _scratch = new BlockHeader?[HeaderTasks.ScratchHeaders];
         _owners = new ISyncPeer?[HeaderTasks.TaskCount];
+        _declined = new ISyncPeer?[HeaderTasks.TaskCount];
         _scratchHead = _progress!.Subchains[0].Tail - 1;
         _linked = _progress.Subchains.Count == 1 && _chain.IsLinked(_scratchHead, _progress.Subchains[0].Next);
         Log.CycleStarting(_logger, head.Number, head.Hash, _scratchHead, _linked);
@@ -320,16 +323,20 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     /// <summary>Idle peers, fastest first, take the lowest free tasks (brief §4, Retrieval).</summary>
     private void AssignTasks(int cycle, CancellationToken token)
     {
-        var idle = _peers.IdlePeersFastestFirst();
-        var next = 0;
+        var idle = new List<ISyncPeer>(_peers.IdlePeersFastestFirst());
         var fitting = HeaderTasks.TasksFitting(_scratchHead);
-        for (var task = 0; task < fitting && next < idle.Count; task++)
+        for (var task = 0; task < fitting && idle.Count > 0; task++)
         {
             if (_owners[task] is not null)
             {
                 continue;
             }
-            var peer = idle[next++];
+            // A peer that answered this task empty lacks it: another idle peer goes first. Otherwise a tie in the
+            // estimates hands the task back to the same peer for ever and the peer that has the headers never
+            // gets it. Alone, the lacking peer is asked again (as geth does: it may have caught up).
+            var pick = idle.Count > 1 && ReferenceEquals(idle[0], _declined[task]) ? 1 : 0;
+            var peer = idle[pick];
+            idle.RemoveAt(pick);
             _owners[task] = peer;
             _peers.MarkBusy(peer);
             var range = HeaderTasks.RangeOf(_scratchHead, task);
@@ -400,6 +407,10 @@ public sealed partial class SkeletonSync : IAsyncDisposable
             {
                 Drop(d.Peer, verdict.Reason);
             }
+            else
+            {
+                _declined[task] = d.Peer;
+            }
             return (false, false);
         }
         _peers.Update(d.Peer, d.Headers!.Count, d.Elapsed);
@@ -460,6 +471,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
             }
             HeaderTasks.Shift(_scratch.AsSpan(), HeaderTasks.RequestHeaders);
             HeaderTasks.Shift(_owners.AsSpan(), 1);
+            HeaderTasks.Shift(_declined.AsSpan(), 1);
             _scratchHead -= (ulong)consumed;
             var merging = SkeletonRules.MergeSubchains(_progress, _store.GetHeader);
             _progress = merging.Progress;

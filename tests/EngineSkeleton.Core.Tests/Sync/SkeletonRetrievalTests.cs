@@ -66,6 +66,12 @@ public sealed class SkeletonRetrievalTests
                 Then: new(new("612→1", true, "header-skipper=561 good-peer=99", "header-skipper"), LatePeer: Peer("good-peer")))
         },
         {
+            "a peer lacking #99 and below keeps answering empty, yet the task reaches a peer joining later even when every tie favours the lacking one (brief §6: it costs only itself)",
+            new(At(Main, OnBoundary), [Peer("lacking") with { WithholdAt = 99 }],
+                Mid: new("612→100", false, "lacking=512"),
+                Then: new(new("612→1", true, "lacking=512 synced=99"), LatePeer: Peer("synced")))
+        },
+        {
             "a peer repeating #99, the first header of a request, is dropped for the oversized answer; a good peer joining later finishes",
             new(At(Main, OnBoundary), [Peer("header-duper") with { DuplicateAt = 99 }],
                 Mid: new("612→100", false, "header-duper=612", "header-duper"),
