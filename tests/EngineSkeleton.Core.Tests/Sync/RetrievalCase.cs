@@ -68,9 +68,12 @@ public sealed record StoredSpan(IReadOnlyList<BlockHeader> Chain, ulong Head, ul
 /// "head→tail" joined by ", ". <see cref="Served"/> counts headers the peers put in answers (rejected answers
 /// included, as geth counts them) as space-separated terms "id=N", or "a+b=N" where only the sum is fixed; a
 /// peer named in no term must have served nothing. <see cref="Dropped"/> lists the dropped peers' ids by id.
+/// "*" for either means "not compared": for rows whose split of work between peers depends on thread timing.
 /// </summary>
 public sealed record Outcome(string Subchains, bool Linked, string Served, string Dropped = "")
 {
+    public const string Any = "*";
+
     /// <summary>
     /// The observed outcome, with the served counts written in the shape of <paramref name="expected"/>'s terms
     /// (so "a+b=N" observes the sum only); a peer no term names and that served something is added on its own.
@@ -78,6 +81,10 @@ public sealed record Outcome(string Subchains, bool Linked, string Served, strin
     public static Outcome Observe(
         Outcome expected, IReadOnlyList<(ulong Head, ulong Tail)> subchains, bool linked, IReadOnlyList<InProcessPeer> peers, IEnumerable<string> dropped)
     {
+        if (expected.Served == Any)
+        {
+            return new Outcome(string.Join(", ", subchains.Select(s => $"{s.Head}→{s.Tail}")), linked, Any, expected.Dropped == Any ? Any : string.Join(' ', dropped.Order(StringComparer.Ordinal)));
+        }
         var named = new HashSet<string>(StringComparer.Ordinal);
         var terms = new List<string>();
         foreach (var term in expected.Served.Split(' ', StringSplitOptions.RemoveEmptyEntries))
