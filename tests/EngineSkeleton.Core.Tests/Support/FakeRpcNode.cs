@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using EngineSkeleton.Blocks;
 using EngineSkeleton.Primitives;
+using EngineSkeleton.Rlp;
 
 namespace EngineSkeleton.Tests.Support;
 
@@ -29,6 +30,9 @@ public sealed record RpcFaults
 
     /// <summary>debug_getRawBlock at any number answers with this block instead.</summary>
     public ulong? RawBlockAnswersBlock { get; init; }
+
+    /// <summary>Full transactions of the block at this number claim hashes their fields do not hash to.</summary>
+    public ulong? WrongTransactionHashAt { get; init; }
 
     /// <summary>The last answer of every batch is left out.</summary>
     public bool TruncateBatch { get; init; }
@@ -103,8 +107,12 @@ public sealed class FakeRpcNode : HttpMessageHandler
         }
     }
 
-    /// <summary>The block JSON a node writes for eth_getBlockBy*(…, false): header fields, hash, transaction hashes.</summary>
-    public static void WriteBlockJson(Utf8JsonWriter writer, Block block, Hash256? claimedHash = null)
+    /// <summary>
+    /// The block JSON a node writes for eth_getBlockBy*: header fields, hash, withdrawals, uncle hashes, and
+    /// transaction hashes or (<paramref name="fullTransactions"/>) transaction objects.
+    /// </summary>
+    public static void WriteBlockJson(
+        Utf8JsonWriter writer, Block block, Hash256? claimedHash = null, bool fullTransactions = false, bool wrongTransactionHashes = false)
     {
         var h = block.Header;
         writer.WriteStartObject();
@@ -146,15 +154,130 @@ public sealed class FakeRpcNode : HttpMessageHandler
         writer.WriteStartArray("transactions");
         foreach (var tx in block.Body.Transactions)
         {
-            writer.WriteStringValue(Transactions.Hash(tx).ToString());
+            if (fullTransactions)
+            {
+                WriteTransactionJson(writer, tx, wrongTransactionHashes);
+            }
+            else
+            {
+                writer.WriteStringValue(Transactions.Hash(tx).ToString());
+            }
         }
         writer.WriteEndArray();
+        if (block.Body.Withdrawals is { } withdrawals)
+        {
+            writer.WriteStartArray("withdrawals");
+            foreach (var w in withdrawals)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("index", Quantity(w.Index));
+                writer.WriteString("validatorIndex", Quantity(w.ValidatorIndex));
+                writer.WriteString("address", w.Address.ToString());
+                writer.WriteString("amount", Quantity(w.AmountGwei));
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+        }
         writer.WriteStartArray("uncles");
         foreach (var ommer in block.Body.Ommers)
         {
             writer.WriteStringValue(ommer.Hash.ToString());
         }
         writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>A transaction object as eth_getBlockByHash(…, true) gives it, decoded from the canonical bytes.</summary>
+    public static void WriteTransactionJson(Utf8JsonWriter writer, byte[] tx, bool wrongHash = false)
+    {
+        Assert.True(Transactions.TryGetType(tx, out var type));
+        string[] names = type switch
+        {
+            0 => ["nonce", "gasPrice", "gas", "to", "value", "input", "v", "r", "s"],
+            1 => ["chainId", "nonce", "gasPrice", "gas", "to", "value", "input", "accessList", "yParity", "r", "s"],
+            2 => ["chainId", "nonce", "maxPriorityFeePerGas", "maxFeePerGas", "gas", "to", "value", "input", "accessList", "yParity", "r", "s"],
+            3 => ["chainId", "nonce", "maxPriorityFeePerGas", "maxFeePerGas", "gas", "to", "value", "input", "accessList", "maxFeePerBlobGas", "blobVersionedHashes", "yParity", "r", "s"],
+            _ => ["chainId", "nonce", "maxPriorityFeePerGas", "maxFeePerGas", "gas", "to", "value", "input", "accessList", "authorizationList", "yParity", "r", "s"],
+        };
+        var fields = new RlpReader(type == 0 ? tx : tx.AsSpan(1)).ReadList();
+        writer.WriteStartObject();
+        writer.WriteString("hash", wrongHash ? new Hash256(new byte[32]).ToString() : Transactions.Hash(tx).ToString());
+        writer.WriteString("type", Quantity((ulong)type));
+        foreach (var name in names)
+        {
+            switch (name)
+            {
+                case "to":
+                    var to = fields.ReadBytes();
+                    if (to.IsEmpty)
+                    {
+                        writer.WriteNull("to");
+                    }
+                    else
+                    {
+                        writer.WriteString("to", Hex.Encode(to));
+                    }
+                    break;
+                case "input":
+                    writer.WriteString("input", Hex.Encode(fields.ReadBytes()));
+                    break;
+                case "accessList":
+                    writer.WriteStartArray("accessList");
+                    var entries = fields.ReadList();
+                    while (entries.HasMore)
+                    {
+                        var entry = entries.ReadList();
+                        writer.WriteStartObject();
+                        writer.WriteString("address", entry.ReadAddress().ToString());
+                        writer.WriteStartArray("storageKeys");
+                        var keys = entry.ReadList();
+                        while (keys.HasMore)
+                        {
+                            writer.WriteStringValue(keys.ReadHash256().ToString());
+                        }
+                        writer.WriteEndArray();
+                        writer.WriteEndObject();
+                    }
+                    writer.WriteEndArray();
+                    break;
+                case "blobVersionedHashes":
+                    writer.WriteStartArray(name);
+                    var hashes = fields.ReadList();
+                    while (hashes.HasMore)
+                    {
+                        writer.WriteStringValue(hashes.ReadHash256().ToString());
+                    }
+                    writer.WriteEndArray();
+                    break;
+                case "authorizationList":
+                    writer.WriteStartArray(name);
+                    var tuples = fields.ReadList();
+                    while (tuples.HasMore)
+                    {
+                        var tuple = tuples.ReadList();
+                        writer.WriteStartObject();
+                        writer.WriteString("chainId", Quantity(tuple.ReadBigInteger()));
+                        writer.WriteString("address", tuple.ReadAddress().ToString());
+                        writer.WriteString("nonce", Quantity(tuple.ReadBigInteger()));
+                        writer.WriteString("yParity", Quantity(tuple.ReadBigInteger()));
+                        writer.WriteString("r", Quantity(tuple.ReadBigInteger()));
+                        writer.WriteString("s", Quantity(tuple.ReadBigInteger()));
+                        writer.WriteEndObject();
+                    }
+                    writer.WriteEndArray();
+                    break;
+                case "yParity":
+                    // geth writes v beside yParity for typed transactions; the peer must prefer yParity.
+                    var parity = Quantity(fields.ReadBigInteger());
+                    writer.WriteString("yParity", parity);
+                    writer.WriteString("v", parity);
+                    break;
+                default:
+                    writer.WriteString(name, Quantity(fields.ReadBigInteger()));
+                    break;
+            }
+        }
+        Assert.False(fields.HasMore);
         writer.WriteEndObject();
     }
 
@@ -229,6 +352,8 @@ public sealed class FakeRpcNode : HttpMessageHandler
 
     private static string Quantity(ulong value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
 
+    private static string Quantity(System.Numerics.BigInteger value) => Quantity(value.ToString("x", CultureInfo.InvariantCulture));
+
     private static string Quantity(string hexDigits) => "0x" + (hexDigits.TrimStart('0') is { Length: > 0 } trimmed ? trimmed : "0");
 
     private static void WriteError(Utf8JsonWriter writer, int code, string message)
@@ -246,14 +371,28 @@ public sealed class FakeRpcNode : HttpMessageHandler
         writer.WritePropertyName("id");
         call.GetProperty("id").WriteTo(writer);
         var method = call.GetProperty("method").GetString()!;
-        var param = call.GetProperty("params")[0].GetString()!;
+        var parameters = call.GetProperty("params");
+        var param = parameters[0].GetString()!;
+        var full = parameters.GetArrayLength() > 1 && parameters[1].ValueKind == JsonValueKind.True;
         switch (method)
         {
             case "eth_getBlockByNumber":
-                WriteBlockOrNull(writer, NumberOf(param), faults, byHash: false);
+                WriteBlockOrNull(writer, NumberOf(param), faults, byHash: false, full);
                 break;
             case "eth_getBlockByHash":
-                WriteBlockOrNull(writer, _numbers.TryGetValue(Hash256.FromHex(param), out var n) ? n : null, faults, byHash: true);
+                WriteBlockOrNull(writer, _numbers.TryGetValue(Hash256.FromHex(param), out var n) ? n : null, faults, byHash: true, full);
+                break;
+            case "eth_getUncleByBlockHashAndIndex":
+                var index = int.Parse(parameters[1].GetString()!.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+                if (_numbers.TryGetValue(Hash256.FromHex(param), out var parent) && index < _chain[(int)parent].Body.Ommers.Count)
+                {
+                    writer.WritePropertyName("result");
+                    WriteBlockJson(writer, new Block(_chain[(int)parent].Body.Ommers[index], BlockBody.Empty));
+                }
+                else
+                {
+                    writer.WriteNull("result");
+                }
                 break;
             case "debug_getRawHeader" or "debug_getRawBlock" when !ServesDebug:
                 WriteError(writer, -32601, $"the method {method} does not exist/is not available");
@@ -301,7 +440,7 @@ public sealed class FakeRpcNode : HttpMessageHandler
         return block;
     }
 
-    private void WriteBlockOrNull(Utf8JsonWriter writer, ulong? number, RpcFaults faults, bool byHash)
+    private void WriteBlockOrNull(Utf8JsonWriter writer, ulong? number, RpcFaults faults, bool byHash, bool full)
     {
         if (byHash && number is not null && faults.AnyHashAnswersBlock is { } substitute)
         {
@@ -315,6 +454,6 @@ public sealed class FakeRpcNode : HttpMessageHandler
         writer.WritePropertyName("result");
         var block = Served(n, faults);
         Hash256? claimed = faults.WrongHashAt == n ? new Hash256(Encoding.ASCII.GetBytes("a hash these fields do not have!")) : null;
-        WriteBlockJson(writer, block, claimed);
+        WriteBlockJson(writer, block, claimed, full, faults.WrongTransactionHashAt == n);
     }
 }

@@ -328,16 +328,38 @@ public sealed class RpcSyncPeerTests
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_node_without_raw_blocks_says_so_when_asked_for_bodies()
+    [Theory]
+    [InlineData(Mode.Raw)]
+    [InlineData(Mode.Json)]
+    public async Task Every_body_of_the_chain_comes_back_whole_in_both_modes(Mode mode)
     {
-        var (peer, _, http) = Peer(Mode.Json);
+        var (peer, node, http) = Peer(mode, new RpcSyncPeerOptions { BatchSize = 16 });
         using var client = http;
 
-        var error = await Assert.ThrowsAsync<PeerException>(
-            () => peer.GetBodiesAsync([Chain[20].Hash], CancellationToken.None).WaitAsync(Hang));
+        var bodies = await peer.GetBodiesAsync([.. Chain.Select(b => b.Hash)], CancellationToken.None).WaitAsync(Hang);
 
-        Assert.Contains("serves no debug_getRawBlock", error.Message, StringComparison.Ordinal);
+        Assert.Equal(Chain.Select(b => b.Body), bodies);
+        // The chain holds every transaction type, uncles and withdrawals, so every rebuild path has been taken.
+        Assert.Equal([0, 1, 2, 3, 4], Chain.SelectMany(b => b.Body.Transactions).Select(Type).Distinct().Order());
+        Assert.Contains(Chain, b => b.Body.Ommers.Count > 0);
+        Assert.Contains(Chain, b => b.Body.Withdrawals is { Count: > 0 });
+        Assert.Equal(mode == Mode.Json, node.Calls.Contains("eth_getUncleByBlockHashAndIndex"));
+
+        static int Type(byte[] tx) => Transactions.TryGetType(tx, out var type) ? type : -1;
+    }
+
+    [Fact]
+    public async Task JSON_transactions_that_do_not_hash_to_the_hash_the_node_claims_are_caught()
+    {
+        var (peer, node, http) = Peer(Mode.Json);
+        using var client = http;
+        var number = Chain.First(b => b.Body.Transactions.Count > 0 && b.Header.Number > 40).Header.Number;
+        node.Faults = new RpcFaults { WrongTransactionHashAt = number };
+
+        var error = await Assert.ThrowsAsync<PeerException>(
+            () => peer.GetBodiesAsync([Chain[(int)number].Hash], CancellationToken.None).WaitAsync(Hang));
+
+        Assert.Contains($"rebuilt transaction hash mismatch in block #{number} at 0", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

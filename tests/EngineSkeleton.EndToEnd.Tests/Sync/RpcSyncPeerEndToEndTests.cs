@@ -1,4 +1,5 @@
 using System.Text;
+using EngineSkeleton.Blocks;
 using EngineSkeleton.Primitives;
 using EngineSkeleton.Sync.Peers.Rpc;
 using EngineSkeleton.Tests.Fixtures;
@@ -43,15 +44,15 @@ public sealed class RpcSyncPeerEndToEndTests(PragueChainFixture fixture, ITestOu
         for (var i = 0; i < picked.Count; i++)
         {
             var header = headers.Single(h => h.Hash.ToString() == picked[i].Hash);
-            var body = Assert.IsType<EngineSkeleton.Blocks.BlockBody>(bodies[i]);
+            var body = Assert.IsType<BlockBody>(bodies[i]);
             Assert.Equal(picked[i].TransactionCount, body.Transactions.Count);
             Assert.Equal(header.TransactionsRoot, TrieRoots.OfList(body.Transactions));
             Assert.Equal(header.WithdrawalsRoot, TrieRoots.OfWithdrawals(body.Withdrawals!));
         }
     }
 
-    [Fact(DisplayName = "RpcSyncPeer on ethereumjs with its debug_ methods hidden: headers rebuilt from its JSON carry the source's hashes")]
-    public async Task Headers_rebuilt_from_ethereumjs_json_hash_to_the_source_hashes()
+    [Fact(DisplayName = "RpcSyncPeer on ethereumjs with its debug_ methods hidden, as on hardhat: headers and bodies rebuilt from its JSON are the source's")]
+    public async Task Headers_and_bodies_rebuilt_from_ethereumjs_json_are_the_source_chain()
     {
         var chain = fixture.Chain;
         var head = (ulong)chain.Head.Number;
@@ -65,6 +66,11 @@ public sealed class RpcSyncPeerEndToEndTests(PragueChainFixture fixture, ITestOu
         Assert.Equal(chain.Head.RawHeader, Hex.Encode(headers[0].Encode()));
         var genesis = await peer.GetHeaderByHashAsync(Hash256.FromHex(chain.GenesisHash), CancellationToken.None).WaitAsync(Hang);
         Assert.Equal(chain.GenesisHash, genesis?.Hash.ToString());
+
+        var picked = chain.Blocks.Where(b => b.TransactionCount > 0).TakeLast(8).ToList();
+        Assert.NotEmpty(picked);
+        var bodies = await peer.GetBodiesAsync([.. picked.Select(b => Hash256.FromHex(b.Hash))], CancellationToken.None).WaitAsync(Hang);
+        Assert.Equal(picked.Select(b => Block.Decode(Hex.Decode(b.RawBlock)).Body), bodies);
     }
 
     private IEnumerable<string> ExpectedHashes(ulong origin, int count)

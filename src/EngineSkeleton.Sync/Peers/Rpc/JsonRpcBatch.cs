@@ -2,8 +2,11 @@ using System.Text.Json;
 
 namespace EngineSkeleton.Sync.Peers.Rpc;
 
-/// <summary>One call of a batch. Parameters are JSON scalars: strings (hex quantities, hashes) or booleans.</summary>
-internal sealed record JsonRpcCall(string Method, string Param, bool? Flag = null)
+/// <summary>
+/// One call of a batch. Parameters are JSON scalars: a string (a hex quantity or hash), then optionally a boolean
+/// (full transactions or not) or another string (an index).
+/// </summary>
+internal sealed record JsonRpcCall(string Method, string Param, object? Second = null)
 {
     public void Write(Utf8JsonWriter writer, int id)
     {
@@ -13,15 +16,29 @@ internal sealed record JsonRpcCall(string Method, string Param, bool? Flag = nul
         writer.WriteString("method"u8, Method);
         writer.WriteStartArray("params"u8);
         writer.WriteStringValue(Param);
-        if (Flag is { } flag)
+        switch (Second)
         {
-            writer.WriteBooleanValue(flag);
+            case null:
+                break;
+            case bool flag:
+                writer.WriteBooleanValue(flag);
+                break;
+            case string text:
+                writer.WriteStringValue(text);
+                break;
+            default:
+                throw new InvalidOperationException($"a JSON-RPC parameter here is a string or a boolean, not {Second.GetType().Name}");
         }
         writer.WriteEndArray();
         writer.WriteEndObject();
     }
 
-    public override string ToString() => Flag is { } flag ? $"{Method}({Param}, {(flag ? "true" : "false")})" : $"{Method}({Param})";
+    public override string ToString() => Second switch
+    {
+        null => $"{Method}({Param})",
+        bool flag => $"{Method}({Param}, {(flag ? "true" : "false")})",
+        _ => $"{Method}({Param}, {Second})",
+    };
 }
 
 /// <summary>A JSON-RPC error object as a node sent it.</summary>

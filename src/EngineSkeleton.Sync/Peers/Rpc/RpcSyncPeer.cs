@@ -11,12 +11,14 @@ namespace EngineSkeleton.Sync.Peers.Rpc;
 /// A sync peer over an existing node's public JSON-RPC (brief §5, <c>--sync.rpc URL</c>). Headers by number come
 /// from <c>debug_getRawHeader</c> where the node serves it, else from <c>eth_getBlockByNumber</c> rebuilt into
 /// headers; headers by hash from <c>eth_getBlockByHash</c> (ethereumjs serves debug_getRaw* by number only); bodies
-/// from <c>debug_getRawBlock</c> at the number <c>eth_getBlockByHash</c> names. Which debug methods the node serves
-/// is probed once, on the first request, against its genesis.
+/// from <c>debug_getRawBlock</c> at the number <c>eth_getBlockByHash</c> names, else rebuilt from full JSON blocks
+/// (hardhat serves no debug_ methods). Which debug methods the node serves is probed once, on the first request
+/// that needs to know, against its genesis.
 /// <para>
 /// Everything the node says is checked before it is believed: every header must have the number asked for and,
-/// rebuilt from JSON, hash to the hash the node claims; a header by hash and a block for a body must hash to the hash
-/// asked for; an answer by number must be hash-linked. A node that breaks any of this, answers garbage or fails in
+/// rebuilt from JSON, hash to the hash the node claims, as must every transaction rebuilt from JSON; a header by hash
+/// and a block for a body must hash to the hash asked for; an answer by number must be hash-linked. Whether a body
+/// matches its header's roots is left to the caller, which checks every body so. A node that breaks any of this, answers garbage or fails in
 /// transit gets a <see cref="PeerException"/> saying why, so the peer set drops it; no other exception escapes but
 /// <see cref="OperationCanceledException"/> when the caller cancels. A number or hash the node does not have (JSON
 /// null or a JSON-RPC error for that call) ends a reverse answer there, as an eth/68 peer's shorter answer would.
@@ -192,14 +194,18 @@ public sealed partial class RpcSyncPeer : ISyncPeer
         {
             return bodies;
         }
-        if (!(await CapabilitiesAsync(cancellationToken)).RawBlocks)
-        {
-            throw new PeerException($"the node serves no {RawBlockMethod}, so it cannot serve bodies");
-        }
+        var raw = (await CapabilitiesAsync(cancellationToken)).RawBlocks;
         for (var start = 0; start < hashes.Count; start += Options.BatchSize)
         {
             var size = Math.Min(Options.BatchSize, hashes.Count - start);
-            await BodiesBatchAsync(hashes, start, size, bodies, cancellationToken);
+            if (raw)
+            {
+                await RawBodiesBatchAsync(hashes, start, size, bodies, cancellationToken);
+            }
+            else
+            {
+                await JsonBodiesBatchAsync(hashes, start, size, bodies, cancellationToken);
+            }
         }
         return bodies;
     }
@@ -208,7 +214,7 @@ public sealed partial class RpcSyncPeer : ISyncPeer
     /// Bodies for hashes[start..start+size): numbers from eth_getBlockByHash, then the blocks by number, each of
     /// which must hash to the hash asked for (a reorg between the two calls is not told apart from a lie).
     /// </summary>
-    private async Task BodiesBatchAsync(IReadOnlyList<Hash256> hashes, int start, int size, BlockBody?[] bodies, CancellationToken cancellationToken)
+    private async Task RawBodiesBatchAsync(IReadOnlyList<Hash256> hashes, int start, int size, BlockBody?[] bodies, CancellationToken cancellationToken)
     {
         var byHash = new JsonRpcCall[size];
         for (var i = 0; i < size; i++)
@@ -265,6 +271,101 @@ public sealed partial class RpcSyncPeer : ISyncPeer
                 throw new PeerException($"raw block #{number} is {block.Hash}, not the {hashes[index]} it was asked for by");
             }
             bodies[index] = block.Body;
+        }
+    }
+
+    /// <summary>
+    /// Bodies for hashes[start..start+size) without raw blocks: full blocks from eth_getBlockByHash(hash, true), their
+    /// header rebuilt and checked against the hash asked for, every transaction rebuilt and checked against its own
+    /// hash, then any uncles, by eth_getUncleByBlockHashAndIndex, rebuilt and checked against the hashes the block
+    /// lists (only pre-merge blocks have them).
+    /// </summary>
+    private async Task JsonBodiesBatchAsync(IReadOnlyList<Hash256> hashes, int start, int size, BlockBody?[] bodies, CancellationToken cancellationToken)
+    {
+        var calls = new JsonRpcCall[size];
+        for (var i = 0; i < size; i++)
+        {
+            calls[i] = new JsonRpcCall(BlockByHashMethod, hashes[start + i].ToString(), true);
+        }
+        var uncleCalls = new List<JsonRpcCall>();
+        var uncleHashes = new List<(int Index, Hash256 Hash)>();
+        var parts = new (List<byte[]> Transactions, IReadOnlyList<Withdrawal>? Withdrawals)?[size];
+        using (var batch = await _client.SendAsync(calls, cancellationToken))
+        {
+            for (var i = 0; i < size; i++)
+            {
+                if (IsMissing(batch[i], calls[i]))
+                {
+                    continue;
+                }
+                var asked = hashes[start + i];
+                var header = JsonHeader(batch[i], $"block {asked}");
+                if (header.Hash != asked)
+                {
+                    throw new PeerException($"asked for block {asked}, got #{header.Number} {header.Hash}");
+                }
+                var fields = new RpcJsonFields(batch[i].Result);
+                var txs = fields.Array("transactions");
+                var uncles = fields.Array("uncles");
+                if (fields.Error is not null)
+                {
+                    throw new PeerException($"block #{header.Number} is malformed: {fields.Error}");
+                }
+                var transactions = new List<byte[]>(txs.Count);
+                foreach (var tx in txs)
+                {
+                    if (!RpcBodyJson.TryEncodeTransaction(tx, out var encoded, out var claimed, out var error))
+                    {
+                        throw new PeerException($"block #{header.Number} transaction {transactions.Count} is malformed: {error}");
+                    }
+                    if (Transactions.Hash(encoded) != claimed)
+                    {
+                        throw new PeerException(
+                            $"rebuilt transaction hash mismatch in block #{header.Number} at {transactions.Count}: the node says {claimed}, its fields hash to {Transactions.Hash(encoded)}");
+                    }
+                    transactions.Add(encoded);
+                }
+                if (!RpcBodyJson.TryReadWithdrawals(batch[i].Result, out var withdrawals, out var withdrawalsError))
+                {
+                    throw new PeerException($"block #{header.Number} is malformed: {withdrawalsError}");
+                }
+                for (var u = 0; u < uncles.Count; u++)
+                {
+                    if (!Hash256.TryParse(uncles[u].ValueKind == JsonValueKind.String ? uncles[u].GetString() : null, out var uncle))
+                    {
+                        throw new PeerException($"block #{header.Number} uncle {u} is not a hash");
+                    }
+                    uncleCalls.Add(new JsonRpcCall("eth_getUncleByBlockHashAndIndex", asked.ToString(), Quantity((ulong)u)));
+                    uncleHashes.Add((i, uncle));
+                }
+                parts[i] = (transactions, withdrawals);
+            }
+        }
+        var ommers = new List<BlockHeader>?[size];
+        if (uncleCalls.Count > 0)
+        {
+            using var batch = await _client.SendAsync(uncleCalls, cancellationToken);
+            for (var u = 0; u < uncleCalls.Count; u++)
+            {
+                var (index, expected) = uncleHashes[u];
+                if (IsMissing(batch[u], uncleCalls[u]))
+                {
+                    throw new PeerException($"block {hashes[start + index]} lists uncle {expected} but does not serve it");
+                }
+                var ommer = JsonHeader(batch[u], $"uncle {expected}");
+                if (ommer.Hash != expected)
+                {
+                    throw new PeerException($"asked for uncle {expected}, got {ommer.Hash}");
+                }
+                (ommers[index] ??= []).Add(ommer);
+            }
+        }
+        for (var i = 0; i < size; i++)
+        {
+            if (parts[i] is { } part)
+            {
+                bodies[start + i] = new BlockBody(part.Transactions, ommers[i] ?? [], part.Withdrawals);
+            }
         }
     }
 
@@ -366,5 +467,5 @@ public sealed partial class RpcSyncPeer : ISyncPeer
 
 /// <summary>What an RPC peer's node was found to serve besides eth_getBlockBy*.</summary>
 /// <param name="RawHeaders"><c>debug_getRawHeader</c> by number: headers come as RLP, else rebuilt from JSON.</param>
-/// <param name="RawBlocks"><c>debug_getRawBlock</c> by number: without it the node serves no bodies.</param>
+/// <param name="RawBlocks"><c>debug_getRawBlock</c> by number: bodies come as RLP, else rebuilt from full JSON blocks.</param>
 public sealed record RpcNodeCapabilities(bool RawHeaders, bool RawBlocks);
