@@ -168,6 +168,19 @@ public sealed class RpcSyncPeerTests
     }
 
     [Fact]
+    public async Task An_answer_over_the_size_limit_is_not_read_to_the_end_nor_retried()
+    {
+        var (peer, node, http) = Peer(Mode.Json, NoRetryDelay with { MaxResponseBytes = 1024 });
+        using var client = http;
+
+        var error = await Assert.ThrowsAsync<PeerException>(
+            () => peer.GetHeaderByHashAsync(Chain[54].Hash, CancellationToken.None).WaitAsync(Hang));
+
+        Assert.Contains("over the 1024-byte limit", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, node.Requests);
+    }
+
+    [Fact]
     public async Task An_HTTP_500_is_retried_twice_then_fails_the_request()
     {
         var (peer, node, http) = await ProbedPeerAsync(Mode.Raw, NoRetryDelay);

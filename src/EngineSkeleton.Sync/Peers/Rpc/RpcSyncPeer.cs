@@ -1,9 +1,9 @@
-using System.Globalization;
 using System.Text.Json;
 using EngineSkeleton.Blocks;
 using EngineSkeleton.Primitives;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using static EngineSkeleton.Sync.Peers.Rpc.RpcAnswers;
 
 namespace EngineSkeleton.Sync.Peers.Rpc;
 
@@ -30,12 +30,8 @@ namespace EngineSkeleton.Sync.Peers.Rpc;
 /// </summary>
 public sealed partial class RpcSyncPeer : ISyncPeer
 {
-    private const string RawHeaderMethod = "debug_getRawHeader";
-    private const string RawBlockMethod = "debug_getRawBlock";
-    private const string BlockByNumberMethod = "eth_getBlockByNumber";
-    private const string BlockByHashMethod = "eth_getBlockByHash";
-
     private readonly JsonRpcClient _client;
+    private readonly RpcBodies _bodies;
     private readonly ILogger _logger;
     private RpcNodeCapabilities? _capabilities;
 
@@ -57,6 +53,7 @@ public sealed partial class RpcSyncPeer : ISyncPeer
         // Credentials and query strings (API keys) stay out of the id, which logs and status show.
         Id = url.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);
         _client = new JsonRpcClient(url, http, Options, time ?? TimeProvider.System);
+        _bodies = new RpcBodies(_client);
         _logger = logger ?? (ILogger)NullLogger.Instance;
     }
 
@@ -84,49 +81,6 @@ public sealed partial class RpcSyncPeer : ISyncPeer
     }
 
     public override string ToString() => $"rpc peer {Id}";
-
-    private static string Quantity(ulong number) => "0x" + number.ToString("x", CultureInfo.InvariantCulture);
-
-    /// <summary>Whether a call's answer says the node lacks the block; throws if it says something else is wrong.</summary>
-    private static bool IsMissing(JsonRpcAnswer answer, JsonRpcCall call)
-    {
-        if (answer.Error is { Code: JsonRpcError.MethodNotFound } error)
-        {
-            throw new PeerException($"{call.Method} no longer served: {error}");
-        }
-        // Nodes differ on a block they lack: null (geth, hardhat) or an error (ethereumjs: -32602 "specified block
-        // greater than current height"). Either way the answer ends there; a node that errs on every call only
-        // ever answers nothing, which costs it its capacity in the peer set.
-        return answer.Error is not null || answer.IsNull;
-    }
-
-    /// <summary>The header in a debug_getRawHeader answer, which must be block <paramref name="number"/>.</summary>
-    private static BlockHeader RawHeader(JsonRpcAnswer answer, ulong number)
-    {
-        if (answer.Result.ValueKind != JsonValueKind.String || !Hex.TryDecode(answer.Result.GetString(), out var rlp))
-        {
-            throw new PeerException($"raw header #{number} is not hex bytes");
-        }
-        if (!BlockHeader.TryDecode(rlp, out var header, out var error))
-        {
-            throw new PeerException($"raw header #{number} does not decode: {error}");
-        }
-        return header;
-    }
-
-    /// <summary>The header rebuilt from a block object; its fields must hash to the hash the node gives with them.</summary>
-    private static BlockHeader JsonHeader(JsonRpcAnswer answer, string what)
-    {
-        if (!RpcBlockJson.TryReadHeader(answer.Result, out var header, out var claimed, out var error))
-        {
-            throw new PeerException($"{what} is malformed: {error}");
-        }
-        if (header.Hash != claimed)
-        {
-            throw new PeerException($"rebuilt header hash mismatch for {what}: the node says {claimed}, its fields hash to {header.Hash}");
-        }
-        return header;
-    }
 
     private async Task<IReadOnlyList<BlockHeader>> HeadersReverseAsync(ulong origin, int count, CancellationToken cancellationToken)
     {
@@ -200,173 +154,14 @@ public sealed partial class RpcSyncPeer : ISyncPeer
             var size = Math.Min(Options.BatchSize, hashes.Count - start);
             if (raw)
             {
-                await RawBodiesBatchAsync(hashes, start, size, bodies, cancellationToken);
+                await _bodies.RawBatchAsync(hashes, start, size, bodies, cancellationToken);
             }
             else
             {
-                await JsonBodiesBatchAsync(hashes, start, size, bodies, cancellationToken);
+                await _bodies.JsonBatchAsync(hashes, start, size, bodies, cancellationToken);
             }
         }
         return bodies;
-    }
-
-    /// <summary>
-    /// Bodies for hashes[start..start+size): numbers from eth_getBlockByHash, then the blocks by number, each of
-    /// which must hash to the hash asked for (a reorg between the two calls is not told apart from a lie).
-    /// </summary>
-    private async Task RawBodiesBatchAsync(IReadOnlyList<Hash256> hashes, int start, int size, BlockBody?[] bodies, CancellationToken cancellationToken)
-    {
-        var byHash = new JsonRpcCall[size];
-        for (var i = 0; i < size; i++)
-        {
-            byHash[i] = new JsonRpcCall(BlockByHashMethod, hashes[start + i].ToString(), false);
-        }
-        var found = new List<(int Index, ulong Number)>(size);
-        using (var batch = await _client.SendAsync(byHash, cancellationToken))
-        {
-            for (var i = 0; i < size; i++)
-            {
-                if (IsMissing(batch[i], byHash[i]))
-                {
-                    continue;
-                }
-                if (!RpcBlockJson.TryReadNumberAndHash(batch[i].Result, out var number, out var claimed, out var error))
-                {
-                    throw new PeerException($"block {hashes[start + i]} is malformed: {error}");
-                }
-                if (claimed != hashes[start + i])
-                {
-                    throw new PeerException($"asked for block {hashes[start + i]}, got {claimed}");
-                }
-                found.Add((start + i, number));
-            }
-        }
-        if (found.Count == 0)
-        {
-            return;
-        }
-        var byNumber = new JsonRpcCall[found.Count];
-        for (var i = 0; i < found.Count; i++)
-        {
-            byNumber[i] = new JsonRpcCall(RawBlockMethod, Quantity(found[i].Number));
-        }
-        using var blocks = await _client.SendAsync(byNumber, cancellationToken);
-        for (var i = 0; i < found.Count; i++)
-        {
-            var (index, number) = found[i];
-            if (IsMissing(blocks[i], byNumber[i]))
-            {
-                continue;
-            }
-            if (blocks[i].Result.ValueKind != JsonValueKind.String || !Hex.TryDecode(blocks[i].Result.GetString(), out var rlp))
-            {
-                throw new PeerException($"raw block #{number} is not hex bytes");
-            }
-            if (!Block.TryDecode(rlp, out var block, out var error))
-            {
-                throw new PeerException($"raw block #{number} does not decode: {error}");
-            }
-            if (block.Hash != hashes[index])
-            {
-                throw new PeerException($"raw block #{number} is {block.Hash}, not the {hashes[index]} it was asked for by");
-            }
-            bodies[index] = block.Body;
-        }
-    }
-
-    /// <summary>
-    /// Bodies for hashes[start..start+size) without raw blocks: full blocks from eth_getBlockByHash(hash, true), their
-    /// header rebuilt and checked against the hash asked for, every transaction rebuilt and checked against its own
-    /// hash, then any uncles, by eth_getUncleByBlockHashAndIndex, rebuilt and checked against the hashes the block
-    /// lists (only pre-merge blocks have them).
-    /// </summary>
-    private async Task JsonBodiesBatchAsync(IReadOnlyList<Hash256> hashes, int start, int size, BlockBody?[] bodies, CancellationToken cancellationToken)
-    {
-        var calls = new JsonRpcCall[size];
-        for (var i = 0; i < size; i++)
-        {
-            calls[i] = new JsonRpcCall(BlockByHashMethod, hashes[start + i].ToString(), true);
-        }
-        var uncleCalls = new List<JsonRpcCall>();
-        var uncleHashes = new List<(int Index, Hash256 Hash)>();
-        var parts = new (List<byte[]> Transactions, IReadOnlyList<Withdrawal>? Withdrawals)?[size];
-        using (var batch = await _client.SendAsync(calls, cancellationToken))
-        {
-            for (var i = 0; i < size; i++)
-            {
-                if (IsMissing(batch[i], calls[i]))
-                {
-                    continue;
-                }
-                var asked = hashes[start + i];
-                var header = JsonHeader(batch[i], $"block {asked}");
-                if (header.Hash != asked)
-                {
-                    throw new PeerException($"asked for block {asked}, got #{header.Number} {header.Hash}");
-                }
-                var fields = new RpcJsonFields(batch[i].Result);
-                var txs = fields.Array("transactions");
-                var uncles = fields.Array("uncles");
-                if (fields.Error is not null)
-                {
-                    throw new PeerException($"block #{header.Number} is malformed: {fields.Error}");
-                }
-                var transactions = new List<byte[]>(txs.Count);
-                foreach (var tx in txs)
-                {
-                    if (!RpcBodyJson.TryEncodeTransaction(tx, out var encoded, out var claimed, out var error))
-                    {
-                        throw new PeerException($"block #{header.Number} transaction {transactions.Count} is malformed: {error}");
-                    }
-                    if (Transactions.Hash(encoded) != claimed)
-                    {
-                        throw new PeerException(
-                            $"rebuilt transaction hash mismatch in block #{header.Number} at {transactions.Count}: the node says {claimed}, its fields hash to {Transactions.Hash(encoded)}");
-                    }
-                    transactions.Add(encoded);
-                }
-                if (!RpcBodyJson.TryReadWithdrawals(batch[i].Result, out var withdrawals, out var withdrawalsError))
-                {
-                    throw new PeerException($"block #{header.Number} is malformed: {withdrawalsError}");
-                }
-                for (var u = 0; u < uncles.Count; u++)
-                {
-                    if (!Hash256.TryParse(uncles[u].ValueKind == JsonValueKind.String ? uncles[u].GetString() : null, out var uncle))
-                    {
-                        throw new PeerException($"block #{header.Number} uncle {u} is not a hash");
-                    }
-                    uncleCalls.Add(new JsonRpcCall("eth_getUncleByBlockHashAndIndex", asked.ToString(), Quantity((ulong)u)));
-                    uncleHashes.Add((i, uncle));
-                }
-                parts[i] = (transactions, withdrawals);
-            }
-        }
-        var ommers = new List<BlockHeader>?[size];
-        if (uncleCalls.Count > 0)
-        {
-            using var batch = await _client.SendAsync(uncleCalls, cancellationToken);
-            for (var u = 0; u < uncleCalls.Count; u++)
-            {
-                var (index, expected) = uncleHashes[u];
-                if (IsMissing(batch[u], uncleCalls[u]))
-                {
-                    throw new PeerException($"block {hashes[start + index]} lists uncle {expected} but does not serve it");
-                }
-                var ommer = JsonHeader(batch[u], $"uncle {expected}");
-                if (ommer.Hash != expected)
-                {
-                    throw new PeerException($"asked for uncle {expected}, got {ommer.Hash}");
-                }
-                (ommers[index] ??= []).Add(ommer);
-            }
-        }
-        for (var i = 0; i < size; i++)
-        {
-            if (parts[i] is { } part)
-            {
-                bodies[start + i] = new BlockBody(part.Transactions, ommers[i] ?? [], part.Withdrawals);
-            }
-        }
     }
 
     /// <summary>
