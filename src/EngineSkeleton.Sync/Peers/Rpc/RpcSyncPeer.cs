@@ -86,7 +86,8 @@ public sealed partial class RpcSyncPeer : ISyncPeer
     {
         // A reverse request stops at the genesis (origin + 1 headers at most).
         var total = origin >= (ulong)count ? count : (int)(origin + 1);
-        var headers = new List<BlockHeader>(total);
+        // The skeleton asks for at most 512; a larger count grows the list as answers come, not up front.
+        var headers = new List<BlockHeader>(Math.Min(total, 1_024));
         if (total == 0)
         {
             return headers;
