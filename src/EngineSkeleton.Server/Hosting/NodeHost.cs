@@ -14,6 +14,7 @@ using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Beacon;
 using EngineSkeleton.Sync.Peers;
+using EngineSkeleton.Sync.Peers.Rpc;
 using EngineSkeleton.Sync.Skeleton;
 using EngineSkeleton.Validation;
 
@@ -169,6 +170,12 @@ internal sealed partial class NodeHost : IAsyncDisposable
 
         var app = builder.Build();
         var skeleton = app.Services.GetRequiredService<SkeletonSync>();
+        var peerHttp = new HttpClient { Timeout = Timeout.InfiniteTimeSpan }; // each request is bounded by the peer's own pipeline
+        foreach (var url in sync.Rpc)
+        {
+            skeleton.AddPeer(new RpcSyncPeer(new Uri(url), peerHttp, time: time ?? TimeProvider.System, logger: app.Services.GetRequiredService<ILogger<RpcSyncPeer>>()));
+        }
+        app.Lifetime.ApplicationStopped.Register(peerHttp.Dispose);
         app.Lifetime.ApplicationStarted.Register(skeleton.Start);
         // The container disposes the loop (terminate, suspend the backfiller) when the host stops.
         var eth = app.Services.GetRequiredService<EthRpcModule>();
@@ -187,6 +194,10 @@ internal sealed partial class NodeHost : IAsyncDisposable
         Log.Starting(logger, chain.Spec.Name, chain.Spec.ChainId, chain.Anchor.Header.Hash, dataDir);
         Log.TrustModel(logger);
         Log.Endpoints(logger, $"http://{auth.Addr}:{enginePort}", $"http://{http.Addr}:{httpPort}", secretPath);
+        foreach (var url in sync.Rpc)
+        {
+            Log.RpcPeer(logger, url);
+        }
         loggerFactory.Dispose();
         return new NodeHost(app, store, skeletonStore, chain, secret, secretPath, enginePort, httpPort, engine, readOnly);
     }
@@ -287,5 +298,8 @@ internal sealed partial class NodeHost : IAsyncDisposable
 
         [LoggerMessage(3, LogLevel.Information, "Engine API (JWT) on {Engine}, public RPC on {Http}, JWT secret {Secret}")]
         public static partial void Endpoints(ILogger logger, string engine, string http, string secret);
+
+        [LoggerMessage(4, LogLevel.Information, "Sync peer over JSON-RPC url={Url}")]
+        public static partial void RpcPeer(ILogger logger, string url);
     }
 }
