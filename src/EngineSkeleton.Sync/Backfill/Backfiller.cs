@@ -28,6 +28,7 @@ public sealed partial class Backfiller(
     private CancellationTokenSource? _cancel;
     private Task? _run;
     private BlockHeader? _lastFilled;
+    private bool _again;
 
     /// <summary>Test hook: called after each written run with the new canonical head.</summary>
     internal Action<BlockHeader>? AfterRun { get; set; }
@@ -38,6 +39,7 @@ public sealed partial class Backfiller(
         {
             if (_run is { IsCompleted: false })
             {
+                _again = true; // the running fill looks once more before it stops (a peer may have joined)
                 return;
             }
             _cancel = new CancellationTokenSource();
@@ -71,6 +73,22 @@ public sealed partial class Backfiller(
     }
 
     private async Task FillAsync(CancellationToken token)
+    {
+        while (true)
+        {
+            await FillOnceAsync(token).ConfigureAwait(false);
+            lock (_lock)
+            {
+                if (!_again || token.IsCancellationRequested)
+                {
+                    return;
+                }
+                _again = false;
+            }
+        }
+    }
+
+    private async Task FillOnceAsync(CancellationToken token)
     {
         try
         {

@@ -260,6 +260,9 @@ public sealed partial class SkeletonSync : IAsyncDisposable
                         return end;
                     }
                     break;
+                case PeersChanged when _linked:
+                    _filler.Resume(); // the backfiller may have stopped for want of a peer with the bodies
+                    break;
                 case Delivery d when d.Cycle != cycle:
                     _peers.MarkIdle(d.Peer); // a request of an earlier cycle is back: its peer is free
                     break;

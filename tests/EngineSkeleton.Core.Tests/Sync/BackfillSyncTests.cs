@@ -29,9 +29,14 @@ public sealed class BackfillSyncTests
         BlobSchedule = [(0, BlobParameters.Cancun), (0, BlobParameters.Prague)],
     };
 
-    /// <summary>Serves the honest chain's headers but a body with one transaction the headers never committed to.</summary>
-    private sealed class CorruptBodies(InProcessPeer inner) : ISyncPeer
+    /// <summary>
+    /// Serves the honest chain's headers but bodies with a transaction the headers never committed to; the first time
+    /// it is asked for bodies it lets the honest peer join, so the corrupt answer is certain to be seen first.
+    /// </summary>
+    private sealed class CorruptBodies(InProcessPeer inner, Action onFirstBodies) : ISyncPeer
     {
+        private int _asked;
+
         public string Id => "corrupt-bodies";
 
         public Task<IReadOnlyList<BlockHeader>> GetHeadersReverseAsync(ulong origin, int count, CancellationToken cancellationToken) =>
@@ -43,6 +48,10 @@ public sealed class BackfillSyncTests
         public async Task<IReadOnlyList<BlockBody?>> GetBodiesAsync(IReadOnlyList<Hash256> hashes, CancellationToken cancellationToken)
         {
             var bodies = await inner.GetBodiesAsync(hashes, cancellationToken);
+            if (Interlocked.Exchange(ref _asked, 1) == 0)
+            {
+                onFirstBodies();
+            }
             return [.. bodies.Select(b => b is null ? null : b with { Transactions = [[0xc0]] })];
         }
     }
@@ -72,9 +81,13 @@ public sealed class BackfillSyncTests
         var honest = new InProcessPeer("honest", headers, bodies);
         if (withCorruptPeer)
         {
-            sync.AddPeer(new CorruptBodies(new InProcessPeer("inner", headers, bodies)));
+            // Alone at first: it serves every header and is the only one the backfiller can ask.
+            sync.AddPeer(new CorruptBodies(new InProcessPeer("inner", headers, bodies), () => sync.AddPeer(honest)));
         }
-        sync.AddPeer(honest);
+        else
+        {
+            sync.AddPeer(honest);
+        }
         sync.Start();
 
         await sync.SyncAsync(headers[(int)length], null, force: true).WaitAsync(Bound);
