@@ -2,3 +2,4 @@ using System.Runtime.CompilerServices;
 
 [assembly: InternalsVisibleTo("EngineSkeleton.Core.Tests")]
 [assembly: InternalsVisibleTo("EngineSkeleton.SyncHost")]
+[assembly: InternalsVisibleTo("EngineSkeleton.Benchmarks")]

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Running;
 using EngineSkeleton.Benchmarks.Load;
+using EngineSkeleton.Benchmarks.Skeleton;
 
 namespace EngineSkeleton.Benchmarks;
 
@@ -7,10 +8,15 @@ public static class BenchmarkProgram
 {
     public static int Main(string[] args)
     {
-        // "load ..." is the HTTP load tool (Load/LoadCommand.cs); everything else goes to BenchmarkDotNet.
+        // "load ..." is the HTTP load tool (Load/LoadCommand.cs), "skeleton ..." the header-sync macro benchmark
+        // (Skeleton/SkeletonSyncCommand.cs); everything else goes to BenchmarkDotNet.
         if (args.Length > 0 && args[0] == "load")
         {
             return LoadCommand.RunAsync(args[1..]).GetAwaiter().GetResult();
+        }
+        if (args.Length > 0 && args[0] == "skeleton")
+        {
+            return SkeletonSyncCommand.RunAsync(args[1..]).GetAwaiter().GetResult();
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(BenchmarkProgram).Assembly).Run(args);

@@ -16,8 +16,11 @@ internal sealed record PeersChanged : SkeletonEvent
     public static readonly PeersChanged Instance = new();
 }
 
-/// <summary>A header request finished: the headers, or why not. <see cref="Cycle"/> tells stale deliveries apart.</summary>
-internal sealed record Delivery(int Cycle, HeaderRange Range, ISyncPeer Peer, IReadOnlyList<BlockHeader>? Headers, string? Failure, TimeSpan Elapsed) : SkeletonEvent;
+/// <summary>
+/// A header request finished: the headers with <see cref="Verdict"/>, their <see cref="ResponseCheck"/> made in the
+/// request's task, or why not. <see cref="Cycle"/> tells stale deliveries apart.
+/// </summary>
+internal sealed record Delivery(int Cycle, HeaderRange Range, ISyncPeer Peer, IReadOnlyList<BlockHeader>? Headers, ResponseVerdict Verdict, string? Failure, TimeSpan Elapsed) : SkeletonEvent;
 
 /// <summary>Stop for good.</summary>
 internal sealed record Terminate(TaskCompletionSource Done) : SkeletonEvent;

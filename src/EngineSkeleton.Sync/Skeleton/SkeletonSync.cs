@@ -354,12 +354,18 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         await Task.Yield();
         var started = _time.GetTimestamp();
         IReadOnlyList<BlockHeader>? headers = null;
+        var verdict = ResponseVerdict.Accepted;
+        TimeSpan? answeredAfter = null;
         string? failure = null;
         using var timer = new CancellationTokenSource(_peers.TimeoutFor(peer), _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, timer.Token);
         try
         {
             headers = await peer.GetHeadersReverseAsync(range.Origin, range.Count, linked.Token).ConfigureAwait(false);
+            answeredAfter = _time.GetElapsedTime(started); // the peer's round trip, without our checking
+            // Checked here, in the request's task, as geth's executeTask does: the hashing (a keccak per header) runs
+            // beside the loop instead of on it, which leaves the loop little but the writes.
+            verdict = ResponseCheck.Check(range, headers);
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested)
         {
@@ -374,7 +380,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
             // Whatever a peer throws is its failure, not ours: untrusted input (brief §6).
             failure = e.Message;
         }
-        _events.Writer.TryWrite(new Delivery(cycle, range, peer, headers, failure, _time.GetElapsedTime(started)));
+        _events.Writer.TryWrite(new Delivery(cycle, range, peer, headers, verdict, failure, answeredAfter ?? _time.GetElapsedTime(started)));
     }
 
     private const string Cancelled = "cancelled";
@@ -402,7 +408,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
             }
             return (false, false);
         }
-        var verdict = ResponseCheck.Check(d.Range, d.Headers!);
+        var verdict = d.Verdict;
         if (verdict.Problem != ResponseProblem.None)
         {
             _owners[task] = null;

@@ -58,6 +58,61 @@ public sealed class SkeletonSyncTests
             Task.FromResult<IReadOnlyList<BlockBody?>>([]);
     }
 
+    /// <summary>A peer whose answers say when every header in them has been looked at, and by then.</summary>
+    private sealed class WatchedAnswerPeer(IReadOnlyList<BlockHeader> chain) : ISyncPeer
+    {
+        public readonly ManualResetEventSlim FirstAnswerRead = new();
+
+        public string Id => "watched";
+
+        public Task<IReadOnlyList<BlockHeader>> GetHeadersReverseAsync(ulong origin, int count, CancellationToken cancellationToken)
+        {
+            var headers = new List<BlockHeader>();
+            for (var n = origin; n > origin - (ulong)count; n--)
+            {
+                headers.Add(chain[(int)n]);
+            }
+            return Task.FromResult<IReadOnlyList<BlockHeader>>(new WatchedList(headers, FirstAnswerRead));
+        }
+
+        public Task<BlockHeader?> GetHeaderByHashAsync(Hash256 hash, CancellationToken cancellationToken) => Task.FromResult<BlockHeader?>(null);
+
+        public Task<IReadOnlyList<BlockBody?>> GetBodiesAsync(IReadOnlyList<Hash256> hashes, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyList<BlockBody?>>([]);
+
+        private sealed class WatchedList(List<BlockHeader> headers, ManualResetEventSlim allRead) : IReadOnlyList<BlockHeader>
+        {
+            private readonly HashSet<int> _read = [];
+
+            public int Count => headers.Count;
+
+            public BlockHeader this[int index]
+            {
+                get
+                {
+                    lock (_read)
+                    {
+                        if (_read.Add(index) && _read.Count == headers.Count)
+                        {
+                            allRead.Set();
+                        }
+                    }
+                    return headers[index];
+                }
+            }
+
+            public IEnumerator<BlockHeader> GetEnumerator()
+            {
+                for (var i = 0; i < Count; i++)
+                {
+                    yield return this[i];
+                }
+            }
+
+            System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+        }
+    }
+
     private static async Task<SkeletonSnapshot> RunUntilLinked(SkeletonSync sync, BlockHeader head)
     {
         var linked = new TaskCompletionSource<SkeletonSnapshot>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -142,6 +197,31 @@ public sealed class SkeletonSyncTests
         {
             peer.Release.Set();
         }
+    }
+
+    [Fact]
+    public async Task Answers_are_checked_in_the_peer_task_so_the_loop_does_not_hash_them()
+    {
+        // geth's executeTask checks the hash chain in the request's goroutine; the loop only places checked answers.
+        var chain = GeneratedChain.Headers(2_000);
+        using var store = SkeletonStore.OpenInMemory();
+        await using var sync = new SkeletonSync(store, new PeerSet(TimeProvider.System), new RecordingBackfiller(), new GenesisOnly(chain[0]), TimeProvider.System, NullLogger<SkeletonSync>.Instance);
+        var peer = new WatchedAnswerPeer(chain);
+        sync.AddPeer(peer);
+        var checkedWhileLoopHeld = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The first publish of the cycle comes right after the first request went out; hold the loop there.
+        sync.AfterEvent = s =>
+        {
+            if (s.State == "syncing" && !checkedWhileLoopHeld.Task.IsCompleted)
+            {
+                checkedWhileLoopHeld.TrySetResult(peer.FirstAnswerRead.Wait(TimeSpan.FromSeconds(10)));
+            }
+        };
+        sync.Start();
+
+        await sync.SyncAsync(chain[1_999], null, force: true).WaitAsync(Bound);
+
+        Assert.True(await checkedWhileLoopHeld.Task.WaitAsync(Bound), "the answer was not read (checked) while the loop was held");
     }
 
     [Fact]

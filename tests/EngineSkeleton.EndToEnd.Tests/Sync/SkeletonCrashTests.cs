@@ -38,10 +38,16 @@ public sealed class SkeletonCrashTests(ITestOutputHelper output)
     /// <summary>Every wait on the host is bounded; generous, as the two cores are shared with other builds.</summary>
     private static readonly TimeSpan Bound = TimeSpan.FromMinutes(3);
 
-    /// <summary>How a run ends: killed some milliseconds after it opened the store, or once its tail passed a number.</summary>
-    private sealed record KillPoint(int? AfterStartMs, ulong? AtTail, int JitterMs)
+    /// <summary>
+    /// How a run ends: killed some milliseconds after it opened the store, or some milliseconds after its tail went
+    /// <see cref="Advance"/> headers below where the run started (but not below <see cref="Lowest"/>).
+    /// </summary>
+    private sealed record KillPoint(int? AfterStartMs, ulong Advance, ulong Lowest, int JitterMs)
     {
-        public override string ToString() => AfterStartMs is { } ms ? $"{ms} ms after start" : $"tail <= {AtTail} + {JitterMs} ms";
+        public ulong TargetFrom(ulong storedTail) => storedTail > Lowest + Advance ? storedTail - Advance : Lowest;
+
+        public string Describe(ulong storedTail) =>
+            AfterStartMs is { } ms ? $"{ms} ms after start" : $"tail <= {TargetFrom(storedTail)} + {JitterMs} ms";
     }
 
     [Fact]
@@ -65,6 +71,7 @@ public sealed class SkeletonCrashTests(ITestOutputHelper output)
             for (var run = 0; run <= Kills; run++)
             {
                 var kill = run < Kills ? plan[run] : null;
+                var killAt = kill?.Describe(Math.Min(storedTail, headers)) ?? "";
                 await using var host = StartHost(dataDir, headers, chainSeed);
                 await host.WaitForLineAsync(l => l.StartsWith("start ", StringComparison.Ordinal), Bound);
                 if (kill is not null)
@@ -75,7 +82,8 @@ public sealed class SkeletonCrashTests(ITestOutputHelper output)
                     }
                     else
                     {
-                        await host.WaitForLineAsync(l => Field(l, "progress", "tail") <= kill.AtTail, Bound);
+                        var target = kill.TargetFrom(Math.Min(storedTail, headers));
+                        await host.WaitForLineAsync(l => Field(l, "progress", "tail") <= target, Bound);
                         await Task.Delay(kill.JitterMs);
                     }
                     KillNow(host);
@@ -119,7 +127,7 @@ public sealed class SkeletonCrashTests(ITestOutputHelper output)
                 }
 
                 // 137 = 128 + SIGKILL: the host died by our kill, not by itself and not by finishing first.
-                Assert.True(exit == 137, $"run {run}: expected death by SIGKILL at {kill}, exit {exit}\n{host.Diagnostics()}");
+                Assert.True(exit == 137, $"run {run}: expected death by SIGKILL at {killAt}, exit {exit}\n{host.Diagnostics()}");
                 var printedTail = lines.Select(l => Field(l, "progress", "tail")).LastOrDefault(t => t is not null);
                 var stored = InspectCopy(dataDir, chain, headers);
                 var storedText = stored?.ToString() ?? "none";
@@ -131,7 +139,7 @@ public sealed class SkeletonCrashTests(ITestOutputHelper output)
                 storedTail = stored is { Subchains: [var newest, ..] } ? newest.Tail : headers + 1;
                 var inFlight = CountBelow(requestedBefore, storedTail);
                 Assert.True(inFlight <= ScratchHeaders, $"run {run}: {inFlight} requested headers were not written at the kill, more than the {ScratchHeaders}-header window");
-                output.WriteLine($"run {run}: killed at {kill}; printed tail {printedTail?.ToString(CultureInfo.InvariantCulture) ?? "-"}, stored {storedText}; "
+                output.WriteLine($"run {run}: killed at {killAt}; printed tail {printedTail?.ToString(CultureInfo.InvariantCulture) ?? "-"}, stored {storedText}; "
                     + $"requested {requested}, again after the previous kill {redownloaded} (in flight then {lostAtLastKill}), in flight now {inFlight}; {clock.Elapsed.TotalSeconds:F1} s in");
             }
 
@@ -147,26 +155,25 @@ public sealed class SkeletonCrashTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Two kills at startup (store open, first forced head, first batches) and eight at tails spread over the chain,
-    /// falling run by run, in a random order; after each tail kill a few milliseconds of jitter so the kill lands
-    /// anywhere in the loop, including inside a LiteDB commit or checkpoint.
+    /// Two kills at startup (store open, first forced head, first batches) and eight a random distance (1/100 to 1/8
+    /// of the chain) below where their run started, in a random order; after each of those a few milliseconds of
+    /// jitter so the kill lands anywhere in the loop, including inside a LiteDB commit or checkpoint.
     /// </summary>
     private static KillPoint[] KillPlan(Random rng, ulong headers)
     {
-        // Far enough from the genesis that a run cannot finish inside the jitter, far enough from the head to matter.
-        var low = Math.Max(headers / 20, 8_192UL);
-        var high = headers - (headers / 20);
-        var tails = Enumerable.Range(0, Kills - 2).Select(_ => (ulong)rng.NextInt64((long)low, (long)high)).OrderDescending().ToArray();
+        // Far enough from the genesis that a run cannot finish inside the jitter.
+        var lowest = Math.Max(headers / 20, 8_192UL);
         var early = new HashSet<int>();
         while (early.Count < 2)
         {
             early.Add(rng.Next(Kills));
         }
         var plan = new KillPoint[Kills];
-        var next = 0;
         for (var i = 0; i < Kills; i++)
         {
-            plan[i] = early.Contains(i) ? new KillPoint(rng.Next(0, 300), null, 0) : new KillPoint(null, tails[next++], rng.Next(0, 20));
+            plan[i] = early.Contains(i)
+                ? new KillPoint(rng.Next(0, 300), 0, lowest, 0)
+                : new KillPoint(null, (ulong)rng.NextInt64((long)(headers / 100), (long)(headers / 8)), lowest, rng.Next(0, 20));
         }
         return plan;
     }
