@@ -41,7 +41,18 @@ public sealed class BlockValidator(ChainSpec spec)
     /// Checks a block whose hash is already known to be right against its parent. <paramref name="expectedBlobHashes"/>
     /// (newPayloadV3+) must equal the blob versioned hashes of the block's transactions, in order.
     /// </summary>
-    public ValidationResult Validate(Block block, BlockHeader parent, IReadOnlyList<Hash256>? expectedBlobHashes = null)
+    public ValidationResult Validate(Block block, BlockHeader parent, IReadOnlyList<Hash256>? expectedBlobHashes = null) =>
+        Validate(block, parent, expectedBlobHashes, bodyChecked: false);
+
+    /// <summary>
+    /// As <see cref="Validate(Block, BlockHeader, IReadOnlyList{Hash256}?)"/> for a block whose body already passed
+    /// <see cref="ValidateBody"/> (the backfiller checks bodies as they arrive, to blame the peer): the roots are not
+    /// computed twice.
+    /// </summary>
+    public ValidationResult ValidateWithCheckedBody(Block block, BlockHeader parent) =>
+        Validate(block, parent, expectedBlobHashes: null, bodyChecked: true);
+
+    private ValidationResult Validate(Block block, BlockHeader parent, IReadOnlyList<Hash256>? expectedBlobHashes, bool bodyChecked)
     {
         var header = block.Header;
         if (header.ParentHash != parent.Hash)
@@ -55,8 +66,8 @@ public sealed class BlockValidator(ChainSpec spec)
         if (!header.Difficulty.IsZero)
         {
             // Pre-merge: no ethash (brief §2); the body must still match what the header commits to.
-            return parent.Difficulty.IsZero
-                ? ValidationResult.Invalid("proof-of-work block after a proof-of-stake parent")
+            return parent.Difficulty.IsZero ? ValidationResult.Invalid("proof-of-work block after a proof-of-stake parent")
+                : bodyChecked ? ValidationResult.Valid
                 : ValidateBody(block, allowOmmers: true);
         }
         var result = ValidateHeader(header, parent);
@@ -64,7 +75,7 @@ public sealed class BlockValidator(ChainSpec spec)
         {
             return result;
         }
-        result = ValidateBody(block, allowOmmers: false);
+        result = bodyChecked ? ValidationResult.Valid : ValidateBody(block, allowOmmers: false);
         return result.IsValid ? ValidateBlobs(block, expectedBlobHashes) : result;
     }
 

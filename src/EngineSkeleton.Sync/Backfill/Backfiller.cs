@@ -116,7 +116,7 @@ public sealed partial class Backfiller(
                 var parent = head;
                 foreach (var block in blocks)
                 {
-                    var result = validator.Validate(block, parent);
+                    var result = validator.ValidateWithCheckedBody(block, parent); // bodies were checked in Match
                     if (!result.IsValid)
                     {
                         Log.InvalidBlock(logger, block.Header.Number, block.Header.Hash, result.Error!);
