@@ -49,6 +49,47 @@ public static class ChainBuilder
         return BuiltChain.Load(chainFile, summary with { WallClock = result.Elapsed });
     }
 
+    /// <summary>
+    /// Runs Fixtures/node/build-branch.mjs: on a node that holds <paramref name="chain"/>, moves the head back to block
+    /// <paramref name="fork"/> and builds <paramref name="blocks"/> blocks with other contents on it through Lodestar's
+    /// engine client. The node ends with the side branch canonical; the returned chain holds only the branch's blocks.
+    /// </summary>
+    public static async Task<BuiltChain> BuildBranchAsync(
+        NodeTooling tooling,
+        EthereumJsNode source,
+        BuiltChain chain,
+        long fork,
+        int blocks,
+        string branchFile,
+        TimeSpan? timeout = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tooling);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(chain);
+        ArgumentOutOfRangeException.ThrowIfLessThan(blocks, 1);
+        var result = await tooling.RunScriptAsync(
+            "build-branch.mjs",
+            "build-branch.mjs",
+            [
+                "--chain", chain.ChainFile,
+                "--fork", fork.ToString(CultureInfo.InvariantCulture),
+                "--blocks", blocks.ToString(CultureInfo.InvariantCulture),
+                "--out", branchFile,
+                "--engine-url", source.EngineUrl.ToString(),
+                "--rpc-url", source.RpcUrl.ToString(),
+                "--jwt-secret", source.JwtSecretFile,
+            ],
+            timeout ?? DefaultTimeout,
+            cancellationToken);
+        if (result.ExitCode != 0 || !result.StandardOutput.Any(l => l.Contains("\"done\":true", StringComparison.Ordinal)))
+        {
+            throw new InvalidOperationException($"build-branch.mjs failed (exit {result.ExitCode}).\n{result.Diagnostics}\n{source.Process.Diagnostics()}");
+        }
+
+        return BuiltChain.Load(branchFile);
+    }
+
     private static ChainBuildSummary ParseSummary(string line)
     {
         using var json = JsonDocument.Parse(line);
