@@ -64,6 +64,9 @@ public sealed class BeaconSync(SkeletonSync skeleton, PeerSet peers, Func<Hash25
     public BeaconSyncStatus Status()
     {
         var snapshot = skeleton.Snapshot;
+        // The peer set as it is now, not as the loop's last snapshot saw it: the backfiller serves bodies and drops
+        // peers outside the loop, and a sync that ends in the backfiller publishes no further snapshot.
+        var live = peers.Status();
         var subchains = snapshot.Progress?.Subchains.Select(s => new SubchainStatus(s.Head, s.Tail, s.Next)).ToArray() ?? [];
         lock (_lock)
         {
@@ -73,10 +76,10 @@ public sealed class BeaconSync(SkeletonSync skeleton, PeerSet peers, Func<Hash25
                 snapshot.Progress?.Finalized,
                 subchains,
                 snapshot.Linked,
-                snapshot.Peers.Count == 0 && snapshot.State != "linked" && _announced is not null ? "waiting for peers" : snapshot.State,
+                live.Count == 0 && snapshot.State != "linked" && _announced is not null ? "waiting for peers" : snapshot.State,
                 snapshot.Downloaded,
                 snapshot.HeadersPerSecond,
-                snapshot.Peers);
+                live);
         }
     }
 }
