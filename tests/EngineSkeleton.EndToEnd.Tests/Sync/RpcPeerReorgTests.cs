@@ -5,18 +5,17 @@ using Xunit.Abstractions;
 namespace EngineSkeleton.Tests.Sync;
 
 /// <summary>
-/// END-TO-END (real third-party software): the head moves to a side branch while our node syncs. A fresh
-/// @ethereumjs/client source gets the shared Prague chain (branch A) replayed into it by Lodestar; our node syncs A's
-/// head through a loopback proxy that holds the first body request, so the skeleton is linked and the backfill is in
+/// END-TO-END (real third-party software): the head moves to a side branch while our node syncs. The shared
+/// @ethereumjs/client source holds the Prague chain (branch A); our node syncs A's head through a loopback proxy that holds the first body request, so the skeleton is linked and the backfill is in
 /// flight. Then the source itself reorgs (Lodestar rewinds it to A's block head−8 and builds ten blocks with other
 /// contents: branch B, now its canonical chain), and Lodestar tells our node forkchoiceUpdated(B's head). Our node must
 /// drop the in-flight A request, download B's headers by number from the source's new canonical chain, backfill, and
 /// answer VALID on B with every hash equal to the source's.
 /// </summary>
 /// <remarks>
-/// The source is this test's own: ethereumjs 0.10.5 rewinds to an ancestor and builds on it well, but moving its head
-/// across to a sibling branch later stalls it, so the shared source (which other tests read as branch A) is never
-/// reorged.
+/// The source is the collection's shared one (no second chain build): the test puts it back on branch A afterwards,
+/// always going through the fork block: ethereumjs 0.10.5 moves its head to an ancestor and up from there readily,
+/// while a direct forkchoiceUpdated across to a sibling branch's head took it ~10 s and is not relied on.
 /// </remarks>
 [Collection(PragueChainCollection.Name)]
 [Trait("Category", "EndToEnd")]
@@ -34,12 +33,22 @@ public sealed class RpcPeerReorgTests(PragueChainFixture fixture, ITestOutputHel
     public async Task Our_node_follows_the_head_to_a_side_branch_while_syncing()
     {
         var chain = fixture.Chain;
-        var tooling = fixture.Tooling;
-        var fork = Math.Max(0, chain.Head.Number - ForkDepth);
+        var source = fixture.Source;
+        Assert.True(chain.Head.Number > ForkDepth, $"the side branch forks {ForkDepth} below the head: {PragueChainFixture.BlocksVariable} must be above {ForkDepth}");
+        var fork = chain.Head.Number - ForkDepth;
+        try
+        {
+            await SyncAcrossTheReorgAsync(chain, source, fork);
+        }
+        finally
+        {
+            await RestoreBranchAAsync(chain, source, fork);
+        }
+    }
 
-        await using var source = await EthereumJsNode.StartAsync(tooling, "reorg-source", chain.GenesisFile);
-        var replay = await LodestarDriver.DriveAsync(tooling, new DriveOptions(source.EngineUrl, source.JwtSecretFile, chain.ChainFile) { ForkchoiceUpdates = ForkchoiceUpdates.LastBlock });
-        Assert.All(replay.NewPayloads, c => Assert.True(c.Status == "VALID", $"replaying branch A into the source: {c}"));
+    private async Task SyncAcrossTheReorgAsync(BuiltChain chain, EthereumJsNode source, long fork)
+    {
+        var tooling = fixture.Tooling;
         Assert.Equal(chain.Head.Hash, await source.GetBlockHashAsync(chain.Head.Number));
 
         // Bodies by number (the second half of a body request) are held: the skeleton links, the backfill waits.
@@ -88,6 +97,18 @@ public sealed class RpcPeerReorgTests(PragueChainFixture fixture, ITestOutputHel
         }
 
         Assert.False(await node.HasBlockAsync(chain.Head.Hash), "A's head should not have been written");
+    }
+
+    /// <summary>
+    /// Other tests read the shared source as branch A. Lodestar rewinds it to the fork block (an ancestor of B's head,
+    /// which ethereumjs takes well) and walks it up A's blocks, which it still holds, one forkchoiceUpdated each.
+    /// </summary>
+    private async Task RestoreBranchAAsync(BuiltChain chain, EthereumJsNode source, long fork)
+    {
+        var restore = await LodestarDriver.DriveAsync(fixture.Tooling, new DriveOptions(source.EngineUrl, source.JwtSecretFile, chain.ChainFile) { From = fork, To = chain.Head.Number });
+        Assert.All(restore.Calls.Where(c => c.Call is "newPayload" or "forkchoiceUpdated"), c => Assert.True(c.Status == "VALID", $"restoring branch A on the source: {c}"));
+        Assert.Equal(chain.Head.Hash, await source.GetBlockHashAsync(chain.Head.Number));
+        Assert.Equal(chain.Blocks[(int)fork].Hash, await source.GetBlockHashAsync(fork + 1));
     }
 
     private Task<DriveResult> DriveHeadAsync(EngineSkeletonNode node, BuiltChain chain) =>
