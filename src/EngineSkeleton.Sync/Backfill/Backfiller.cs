@@ -140,6 +140,12 @@ public sealed partial class Backfiller(
         catch (OperationCanceledException)
         {
         }
+        catch (InvalidOperationException e)
+        {
+            // The chain store refused a run (its finalized block moved under the fill): stop here rather than fault
+            // the skeleton loop that suspends us; the next resume starts again from what is canonical then.
+            Log.FillStopped(logger, e.Message);
+        }
     }
 
     /// <summary>
@@ -448,6 +454,9 @@ public sealed partial class Backfiller(
 
         [LoggerMessage(404, LogLevel.Error, "Refusing a head that reorgs below the finalized block head={Head} hash={Hash} ancestor={Ancestor} finalized={Finalized}")]
         public static partial void TooDeepReorg(ILogger logger, ulong head, Hash256 hash, ulong ancestor, ulong finalized);
+
+        [LoggerMessage(406, LogLevel.Error, "Backfill stopped error={Error}")]
+        public static partial void FillStopped(ILogger logger, string error);
 
         [LoggerMessage(405, LogLevel.Warning, "Dropping sync peer id={Peer} reason={Reason}")]
         public static partial void PeerDropped(ILogger logger, string peer, string reason);
