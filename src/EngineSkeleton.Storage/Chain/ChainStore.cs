@@ -184,24 +184,10 @@ public sealed class ChainStore : IDisposable
             {
                 return; // a consensus client repeats its forkchoice every slot: nothing to write
             }
-            var branch = new List<BlockHeader>();
-            for (var h = head; GetCanonicalHashUnbounded(h.Number) != h.Hash;)
-            {
-                branch.Add(h);
-                h = GetHeader(h.ParentHash)
-                    ?? throw new InvalidOperationException($"ancestor {h.ParentHash} of {head.Hash} is not stored");
-            }
+            var branch = BranchOff(head);
             Transact(() =>
             {
-                for (var n = oldHead.Number; n > head.Number; n--)
-                {
-                    _canonical.Delete((long)n);
-                }
-                foreach (var header in branch)
-                {
-                    PutCanonical(header.Number, header.Hash);
-                }
-                PutMeta(Head, head.Hash);
+                MakeCanonical(oldHead, head, branch);
                 if (safe is { } s)
                 {
                     PutMeta(Safe, s);
@@ -214,6 +200,48 @@ public sealed class ChainStore : IDisposable
             _head = head;
             _safe = safe ?? _safe;
             _finalized = finalized ?? _finalized;
+        }
+    }
+
+    /// <summary>
+    /// Stores blocks that continue one another and makes the last one the canonical head, in one transaction (the
+    /// backfiller's run): the canonical index is rewritten from where the first block's parent meets it — a reorg of
+    /// filled blocks when that is below the head — and entries above the new head are removed. Safe and finalized
+    /// stay; a run that would take the finalized block off the canonical chain is a bug of the caller and throws.
+    /// </summary>
+    public void WriteCanonical(IReadOnlyList<Block> blocks)
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        ArgumentOutOfRangeException.ThrowIfZero(blocks.Count);
+        var head = blocks[^1].Header;
+        lock (_writeLock)
+        {
+            var oldHead = HeadHeader;
+            var parent = GetHeader(blocks[0].Header.ParentHash)
+                ?? throw new InvalidOperationException($"parent {blocks[0].Header.ParentHash} of block {blocks[0].Header.Number} is not stored");
+            var branch = BranchOff(parent);
+            var forkNumber = branch.Count == 0 ? parent.Number : branch[^1].Number - 1;
+            if (_finalized is { } f && GetHeader(f) is { } finalized && finalized.Number > forkNumber)
+            {
+                throw new InvalidOperationException($"writing block {blocks[0].Header.Number} would rewind below the finalized block {finalized.Number}");
+            }
+            Transact(() =>
+            {
+                foreach (var block in blocks)
+                {
+                    PutBlock(block);
+                }
+                MakeCanonical(oldHead, head, branch);
+                for (var i = 0; i < blocks.Count; i++)
+                {
+                    PutCanonical(blocks[i].Header.Number, blocks[i].Header.Hash);
+                }
+            });
+            foreach (var block in blocks)
+            {
+                _headers.Add(block.Header);
+            }
+            _head = head;
         }
     }
 
@@ -244,6 +272,36 @@ public sealed class ChainStore : IDisposable
     {
         _db.Dispose();
         _fileLock.Dispose();
+    }
+
+    /// <summary>
+    /// <paramref name="head"/> and its ancestors that are not canonical, newest first: the branch that becomes
+    /// canonical when the head does. Every one of them must be stored.
+    /// </summary>
+    private List<BlockHeader> BranchOff(BlockHeader head)
+    {
+        var branch = new List<BlockHeader>();
+        for (var h = head; GetCanonicalHashUnbounded(h.Number) != h.Hash;)
+        {
+            branch.Add(h);
+            h = GetHeader(h.ParentHash)
+                ?? throw new InvalidOperationException($"ancestor {h.ParentHash} of {head.Hash} is not stored");
+        }
+        return branch;
+    }
+
+    /// <summary>Inside a transaction: drops canonical entries above the new head and indexes the branch.</summary>
+    private void MakeCanonical(BlockHeader oldHead, BlockHeader head, List<BlockHeader> branch)
+    {
+        for (var n = oldHead.Number; n > head.Number; n--)
+        {
+            _canonical.Delete((long)n);
+        }
+        foreach (var header in branch)
+        {
+            PutCanonical(header.Number, header.Hash);
+        }
+        PutMeta(Head, head.Hash);
     }
 
     private Hash256? GetCanonicalHashUnbounded(ulong number)

@@ -82,6 +82,20 @@ public static class GeneratedChain
         return new GeneratedHeaders(chain, atNumber, length, BranchKey(seed, atNumber + 1), ForkExtraData);
     }
 
+    /// <summary>
+    /// A side chain like <see cref="Fork"/> in which the header at <paramref name="badAt"/> breaks one stateless rule
+    /// (its base fee is one wei above EIP-1559's) while every hash still links: its descendants name it as parent.
+    /// A sync must find it only by validating, as with a peer serving a chain the beacon node never attested.
+    /// </summary>
+    public static IReadOnlyList<BlockHeader> ForkWithBadHeader(IReadOnlyList<BlockHeader> chain, ulong atNumber, ulong length, ulong seed, ulong badAt)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(atNumber, (ulong)chain.Count);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(badAt, atNumber);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(badAt, atNumber + length);
+        return new GeneratedHeaders(chain, atNumber, length, BranchKey(seed, atNumber + 1), ForkExtraData, badAt);
+    }
+
     /// <summary>A body for every block of <paramref name="chain"/>: <see cref="EmptyBody"/>, which generated headers commit to.</summary>
     public static IReadOnlyList<BlockBody?> Bodies(IReadOnlyList<BlockHeader> chain)
     {
@@ -117,6 +131,7 @@ public static class GeneratedChain
         private readonly ulong _key;
         private readonly byte[] _extraData;
         private readonly Address _beneficiary;
+        private readonly ulong? _badAt;
 
         // _hashes[k] is the hash of block _baseNumber + k; the parent hash of every generated header.
         private readonly Hash256[] _hashes;
@@ -124,8 +139,9 @@ public static class GeneratedChain
         // _baseFees[k] is the base fee of block _baseNumber + k for k ≥ 1, until it stops moving; then the last.
         private readonly BigInteger[] _baseFees;
 
-        public GeneratedHeaders(IReadOnlyList<BlockHeader> prefix, ulong baseNumber, ulong generated, ulong key, byte[] extraData)
+        public GeneratedHeaders(IReadOnlyList<BlockHeader> prefix, ulong baseNumber, ulong generated, ulong key, byte[] extraData, ulong? badAt = null)
         {
+            _badAt = badAt;
             if (baseNumber + generated >= int.MaxValue)
             {
                 throw new ArgumentOutOfRangeException(nameof(generated), "a generated chain is indexed by int");
@@ -206,7 +222,7 @@ public static class GeneratedChain
                 Timestamp = _base.Timestamp + (k * BlockTime),
                 ExtraData = _extraData,
                 MixHash = Field(number, 2),
-                BaseFeePerGas = _baseFees[(int)Math.Min(k, (ulong)_baseFees.Length - 1)],
+                BaseFeePerGas = _baseFees[(int)Math.Min(k, (ulong)_baseFees.Length - 1)] + (number == _badAt ? 1 : 0),
                 WithdrawalsRoot = Keccak256.EmptyTrieRoot,
                 BlobGasUsed = 0,
                 ExcessBlobGas = 0,

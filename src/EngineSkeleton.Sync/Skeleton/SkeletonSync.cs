@@ -265,6 +265,10 @@ public sealed partial class SkeletonSync : IAsyncDisposable
                     break;
                 case Delivery d when d.Cycle != cycle:
                     _peers.MarkIdle(d.Peer); // a request of an earlier cycle is back: its peer is free
+                    if (_linked)
+                    {
+                        _filler.Resume(); // the backfiller may have stopped with this peer busy and no other idle
+                    }
                     break;
                 case Delivery d:
                     var (linked, merged) = OnDelivery(d);

@@ -1,6 +1,7 @@
 using EngineSkeleton.Blocks;
 using EngineSkeleton.Storage;
 using EngineSkeleton.Storage.Chain;
+using EngineSkeleton.Sync.Peers;
 using EngineSkeleton.Tests.Support;
 
 namespace EngineSkeleton.Tests.Storage;
@@ -92,5 +93,42 @@ public sealed class ChainStoreTests : IDisposable
 
         var error = Assert.Throws<StoreException>(() => ChainStore.Open(DbPath));
         Assert.Contains("corrupt", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_run_written_on_another_branch_rewinds_the_canonical_index_to_the_common_ancestor_in_one_write()
+    {
+        var main = GeneratedChain.Headers(31);
+        var fork = GeneratedChain.Fork(main, atNumber: 10, length: 5, seed: 1); // shorter than the chain it replaces
+        using var store = ChainStore.OpenInMemory();
+        store.Initialize(new Block(main[0], GeneratedChain.EmptyBody));
+        store.WriteCanonical([.. Enumerable.Range(1, 30).Select(n => new Block(main[n], GeneratedChain.EmptyBody))]);
+
+        store.WriteCanonical([.. Enumerable.Range(11, 5).Select(n => new Block(fork[n], GeneratedChain.EmptyBody))]);
+
+        Assert.Equal(fork[15].Hash, store.HeadHeader.Hash);
+        for (var n = 0; n <= 15; n++)
+        {
+            Assert.Equal(fork[n].Hash, store.GetCanonicalHash((ulong)n));
+        }
+        Assert.Null(store.GetCanonicalHash(16));
+        Assert.True(store.HasBlock(main[30].Hash));
+    }
+
+    [Fact]
+    public void A_run_that_would_take_the_finalized_block_off_the_canonical_chain_is_refused_and_nothing_is_written()
+    {
+        var main = GeneratedChain.Headers(31);
+        var fork = GeneratedChain.Fork(main, atNumber: 10, length: 25, seed: 1);
+        using var store = ChainStore.OpenInMemory();
+        store.Initialize(new Block(main[0], GeneratedChain.EmptyBody));
+        store.WriteCanonical([.. Enumerable.Range(1, 30).Select(n => new Block(main[n], GeneratedChain.EmptyBody))]);
+        store.SetForkchoice(main[30], null, main[20].Hash);
+
+        Assert.Throws<InvalidOperationException>(() => store.WriteCanonical([new Block(fork[11], GeneratedChain.EmptyBody)]));
+
+        Assert.Equal(main[30].Hash, store.HeadHeader.Hash);
+        Assert.Equal(main[11].Hash, store.GetCanonicalHash(11));
+        Assert.False(store.HasBlock(fork[11].Hash));
     }
 }

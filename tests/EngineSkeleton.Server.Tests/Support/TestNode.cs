@@ -29,13 +29,17 @@ internal sealed class TestNode : IAsyncDisposable
 
     public Uri HttpUri => new($"http://127.0.0.1:{Host.HttpPort}/");
 
-    public static async Task<TestNode> StartAsync(params string[] extraArgs)
+    public static Task<TestNode> StartAsync(params string[] extraArgs) =>
+        StartWithGenesisAsync(Path.Combine(ExecutionApisChain.Directory, "genesis.json"), extraArgs);
+
+    /// <summary>The node started for another chain's genesis.json (e.g. one whose descendants GeneratedChain builds).</summary>
+    public static async Task<TestNode> StartWithGenesisAsync(string genesisPath, params string[] extraArgs)
     {
         var dataDir = Directory.CreateTempSubdirectory("es-node-").FullName;
         var host = NodeHost.Build(
         [
             "--datadir", dataDir,
-            "--genesis", Path.Combine(ExecutionApisChain.Directory, "genesis.json"),
+            "--genesis", genesisPath,
             "--authrpc.port", "0",
             "--http.port", "0",
             "--verbosity", "warn",

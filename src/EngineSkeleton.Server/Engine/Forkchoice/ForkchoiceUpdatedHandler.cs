@@ -37,14 +37,21 @@ internal sealed partial class ForkchoiceUpdatedHandler(
         {
             return new ForkchoiceUpdatedResponse(PayloadStatusV1.Invalid(lastValid, "head block was found invalid"), null);
         }
+        if (invalid.IsTooDeep(state.Head))
+        {
+            throw RpcException.TooDeepReorg(); // the sync found it links below the finalized block
+        }
         var head = store.GetHeader(state.Head);
         if (head is null)
         {
             var header = pending.Get(state.Head) ?? await sync.FetchHeaderAsync(state.Head, HeaderFetchBound).ConfigureAwait(false);
-            if (header is not null && invalid.TryGet(header.ParentHash, out var badAncestor))
+            if (header is not null && invalid.TryGetAncestor(header, out var badAncestor))
             {
-                invalid.Add(header.Hash, badAncestor);
                 return new ForkchoiceUpdatedResponse(PayloadStatusV1.Invalid(badAncestor, "head descends from an invalid block"), null);
+            }
+            if (header is not null && RewindsBelowFinalized(header))
+            {
+                throw RpcException.TooDeepReorg();
             }
             if (header is not null)
             {
@@ -67,6 +74,10 @@ internal sealed partial class ForkchoiceUpdatedHandler(
 
         var safe = CheckOnChain(head, state.Safe, "safe");
         var final = CheckOnChain(head, state.Finalized, "finalized");
+        if (RewindsBelowFinalized(head))
+        {
+            throw RpcException.TooDeepReorg(); // paris.md point 6, after point 5's -38002
+        }
         store.SetForkchoice(head, safe, final);
         Log.ForkchoiceApplied(logger, head.Number, head.Hash);
 
@@ -76,6 +87,28 @@ internal sealed partial class ForkchoiceUpdatedHandler(
             throw new RpcException(RpcErrorCodes.ServerError, BuildingNotSupported);
         }
         return new ForkchoiceUpdatedResponse(PayloadStatusV1.Valid(head.Hash), null);
+    }
+
+    /// <summary>
+    /// paris.md point 6 with our limit: a reorg may not take the finalized block off the canonical chain (decisions.md).
+    /// Known for a stored head (is the finalized block its ancestor?), a head at or below the finalized number, and a
+    /// head whose parent is stored; otherwise the sync decides once it knows where the head's chain links.
+    /// </summary>
+    private bool RewindsBelowFinalized(BlockHeader head)
+    {
+        if (store.FinalizedHash is not { } finalizedHash || store.GetHeader(finalizedHash) is not { } finalized || head.Hash == finalizedHash)
+        {
+            return false;
+        }
+        if (store.HasBlock(head.Hash))
+        {
+            return !store.IsAncestor(head, finalized);
+        }
+        if (head.Number <= finalized.Number)
+        {
+            return true;
+        }
+        return store.GetHeader(head.ParentHash) is { } parent && !store.IsAncestor(parent, finalized);
     }
 
     /// <summary>A non-zero safe or finalized hash must be a known block on the head's chain, else -38002.</summary>

@@ -44,9 +44,8 @@ internal sealed partial class NewPayloadHandler(
         {
             return PayloadStatusV1.Invalid(lastValid, "block was found invalid before");
         }
-        if (invalid.TryGet(block.Header.ParentHash, out var parentLastValid))
+        if (invalid.TryGetAncestor(block.Header, out var parentLastValid))
         {
-            invalid.Add(hash, parentLastValid);
             return PayloadStatusV1.Invalid(parentLastValid, "block descends from an invalid block");
         }
         if (store.HasBlock(hash))
