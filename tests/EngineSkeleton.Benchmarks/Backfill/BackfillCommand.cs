@@ -63,7 +63,7 @@ internal static class BackfillCommand
             Console.WriteLine(Inv($"  peak RSS {fill.PeakRss / 1_000_000.0:F0} MB; CPU {fill.Cpu.TotalSeconds:F1} s = {fill.Cpu.TotalMicroseconds / blocks:F0} µs/block; {fill.Gc}; chain store {fill.StoreBytes / 1_000_000.0:F0} MB; load average {LoadAverage()}"));
             Directory.Delete(Path.Combine(root, "fill"), recursive: true);
 
-            PrintParts(chain, Math.Min(parts, blocks), Path.Combine(root, "parts"), fill.Elapsed.TotalMicroseconds / blocks);
+            PrintParts(chain, Math.Min(parts, blocks), Path.Combine(root, "parts"), fill.Elapsed.TotalMicroseconds / blocks, fill.Cpu.TotalMicroseconds / blocks);
             return 0;
         }
         finally
@@ -155,18 +155,21 @@ internal static class BackfillCommand
     }
 
     /// <summary>The fill's work in three parts, each alone on one thread over the first <paramref name="blocks"/> blocks.</summary>
-    private static void PrintParts(IReadOnlyList<BlockHeader> chain, ulong blocks, string dir, double fillMicrosPerBlock)
+    private static void PrintParts(IReadOnlyList<BlockHeader> chain, ulong blocks, string dir, double fillMicrosPerBlock, double fillCpuPerBlock)
     {
         var bodies = GeneratedChain.Bodies(chain);
         var built = new Block[blocks];
+        var cpu = ProcessCpu();
         var started = Stopwatch.GetTimestamp();
         for (var n = 1UL; n <= blocks; n++)
         {
             built[n - 1] = new Block(chain[(int)n], bodies[(int)n]!);
         }
         var build = Stopwatch.GetElapsedTime(started).TotalMicroseconds / blocks;
+        var buildCpu = (ProcessCpu() - cpu).TotalMicroseconds / blocks;
 
         var validator = ValidatorFor(chain[0]);
+        cpu = ProcessCpu();
         started = Stopwatch.GetTimestamp();
         var parent = chain[0];
         foreach (var block in built)
@@ -178,12 +181,14 @@ internal static class BackfillCommand
             parent = block.Header;
         }
         var check = Stopwatch.GetElapsedTime(started).TotalMicroseconds / blocks;
+        var checkCpu = (ProcessCpu() - cpu).TotalMicroseconds / blocks;
 
         Directory.CreateDirectory(dir);
-        double write;
+        double write, writeCpu;
         using (var store = ChainStore.Open(Path.Combine(dir, "chain.db")))
         {
             store.Initialize(new Block(chain[0], bodies[0]!));
+            cpu = ProcessCpu();
             started = Stopwatch.GetTimestamp();
             for (var i = 0; i < built.Length; i += Backfiller.BatchSize)
             {
@@ -192,12 +197,13 @@ internal static class BackfillCommand
                 store.SetForkchoice(run[^1].Header, null, null);
             }
             write = Stopwatch.GetElapsedTime(started).TotalMicroseconds / blocks;
+            writeCpu = (ProcessCpu() - cpu).TotalMicroseconds / blocks;
         }
         Directory.Delete(dir, recursive: true);
-        Console.WriteLine(Inv($"parts, one thread, first {blocks:N0} blocks (µs/block; the fill took {fillMicrosPerBlock:F0}):"));
-        Console.WriteLine(Inv($"  build bodies (the in-process peer's work)      {build,8:F0}"));
-        Console.WriteLine(Inv($"  check bodies and headers (roots, tx decoding)  {check,8:F0}"));
-        Console.WriteLine(Inv($"  write to the chain store, 128-block batches    {write,8:F0}"));
+        Console.WriteLine(Inv($"parts, one thread, first {blocks:N0} blocks, µs/block wall and CPU (the fill: {fillMicrosPerBlock:F0} wall, {fillCpuPerBlock:F0} CPU):"));
+        Console.WriteLine(Inv($"  build bodies (the in-process peer's work)      {build,8:F0} {buildCpu,8:F0}"));
+        Console.WriteLine(Inv($"  check bodies and headers (roots, tx decoding)  {check,8:F0} {checkCpu,8:F0}"));
+        Console.WriteLine(Inv($"  write to the chain store, 128-block batches    {write,8:F0} {writeCpu,8:F0}"));
     }
 
     /// <summary>Mean transactions and RLP bytes of a body over the first <paramref name="count"/> blocks.</summary>
