@@ -17,7 +17,8 @@ namespace EngineSkeleton.Tests.Sync;
 /// with exactly the source chain canonical and the skeleton emptied of consumed headers.
 /// </summary>
 /// <remarks>
-/// Size and seed from the environment: <c>BACKFILL_CRASH_BLOCKS</c> (default 20,000; at least 10,000) and
+/// Size and seed from the environment: <c>BACKFILL_CRASH_BLOCKS</c> (default 20,000; 10,000 when <c>CI=true</c>; at
+/// least 10,000) and
 /// <c>BACKFILL_CRASH_SEED</c> (default a fresh one, printed). The seed fixes the chain and the kill plan; where each
 /// kill lands still depends on the scheduler, which is the point.
 /// </remarks>
@@ -25,6 +26,7 @@ public sealed class BackfillCrashTests(ITestOutputHelper output)
 {
     private const int Kills = 4;
     private const ulong DefaultBlocks = 20_000;
+    private const ulong CiBlocks = 10_000;
     private const ulong SmallestBlocks = 10_000;
     private const int Peers = 2;
 
@@ -231,7 +233,7 @@ public sealed class BackfillCrashTests(ITestOutputHelper output)
         var text = Environment.GetEnvironmentVariable("BACKFILL_CRASH_BLOCKS");
         if (string.IsNullOrEmpty(text))
         {
-            return DefaultBlocks;
+            return Environment.GetEnvironmentVariable("CI") == "true" ? CiBlocks : DefaultBlocks;
         }
         Assert.True(ulong.TryParse(text, CultureInfo.InvariantCulture, out var blocks) && blocks >= SmallestBlocks, $"BACKFILL_CRASH_BLOCKS={text}: give a number of at least {SmallestBlocks}");
         return blocks;
