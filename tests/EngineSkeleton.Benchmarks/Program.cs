@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Running;
+using EngineSkeleton.Benchmarks.Backfill;
 using EngineSkeleton.Benchmarks.Load;
 using EngineSkeleton.Benchmarks.Skeleton;
 
@@ -9,7 +10,8 @@ public static class BenchmarkProgram
     public static int Main(string[] args)
     {
         // "load ..." is the HTTP load tool (Load/LoadCommand.cs), "skeleton ..." the header-sync macro benchmark
-        // (Skeleton/SkeletonSyncCommand.cs); everything else goes to BenchmarkDotNet.
+        // (Skeleton/SkeletonSyncCommand.cs), "backfill ..." the body backfill one (Backfill/BackfillCommand.cs);
+        // everything else goes to BenchmarkDotNet.
         if (args.Length > 0 && args[0] == "load")
         {
             return LoadCommand.RunAsync(args[1..]).GetAwaiter().GetResult();
@@ -17,6 +19,11 @@ public static class BenchmarkProgram
         if (args.Length > 0 && args[0] == "skeleton")
         {
             return SkeletonSyncCommand.RunAsync(args[1..]).GetAwaiter().GetResult();
+        }
+
+        if (args.Length > 0 && args[0] == "backfill")
+        {
+            return BackfillCommand.RunAsync(args[1..]).GetAwaiter().GetResult();
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(BenchmarkProgram).Assembly).Run(args);

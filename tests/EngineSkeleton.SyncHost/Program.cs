@@ -13,9 +13,12 @@ namespace EngineSkeleton.SyncHost;
 
 /// <summary>
 /// A process that runs one skeleton sync and nothing else, for tests that kill it (brief §6, kill -9 at random
-/// points): <c>--datadir DIR --headers N --seed S [--peers K]</c>. It generates the chain
+/// points): <c>--datadir DIR --headers N --seed S [--peers K] [--backfill]</c>. It generates the chain
 /// <c>GeneratedChain.Headers(N + 1, S)</c>, opens the skeleton store in DIR (resuming whatever progress is there),
 /// serves the chain from K in-process peers (4 by default) and forces head N. It exits 0 once linked to the genesis.
+/// With <c>--backfill</c> the chain's blocks carry bodies (<see cref="BodyProfile.Mixed"/>), a chain store in DIR
+/// (resumed too) is the link target, a <see cref="Backfiller"/> fills the bodies, and the host exits 0 once head N
+/// is canonical and the sync has stopped (which deletes the consumed skeleton headers).
 /// <para>
 /// Standard output is one event per line, <c>key=value</c> fields, written unbuffered (each line is in the pipe
 /// before the host goes on, so a SIGKILL never loses a line that was printed):
@@ -25,6 +28,10 @@ namespace EngineSkeleton.SyncHost;
 /// <item><c>progress tail=T head=H subchains=C</c> — the newest subchain's tail moved; printed after the loop published
 /// the snapshot, i.e. after the batch and progress were committed.</item>
 /// <item><c>linked tail=T head=H requested=R</c> — linked to the genesis; R headers were requested by this process.</item>
+/// <item>With --backfill: <c>start ... chain=H</c> gives the chain store's head at start; <c>bodies peer=ID
+/// numbers=A-B[,C-D...]</c> — a peer was asked for the bodies of these blocks, printed before it answers;
+/// <c>filled head=H</c> — blocks up to H are written and canonical (printed after the commit); <c>canonical head=H
+/// skeleton=K</c> — done, the sync stopped, K headers left in the skeleton store.</item>
 /// </list>
 /// The sync's own warnings go to standard error. Exit codes: 0 linked, 1 failure, 2 bad arguments.
 /// </para>
@@ -35,12 +42,12 @@ internal static class Program
     {
         if (!HostArgs.TryParse(args, out var options, out var problem))
         {
-            await Console.Error.WriteLineAsync($"synchost: {problem}; usage: --datadir DIR --headers N --seed S [--peers K]");
+            await Console.Error.WriteLineAsync($"synchost: {problem}; usage: --datadir DIR --headers N --seed S [--peers K] [--backfill]");
             return 2;
         }
         try
         {
-            return await RunAsync(options);
+            return options.Backfill ? await BackfillHost.RunAsync(options) : await RunAsync(options);
         }
         catch (StoreException e)
         {
@@ -104,9 +111,9 @@ internal static class Program
     }
 
     /// <summary>Console.Out flushes every line (AutoFlush), so a line is in the pipe when this returns.</summary>
-    private static void Print(string line) => Console.Out.WriteLine(line);
+    internal static void Print(string line) => Console.Out.WriteLine(line);
 
-    private static string Describe(SkeletonProgress? progress) =>
+    internal static string Describe(SkeletonProgress? progress) =>
         progress is null or { Subchains.Count: 0 }
             ? "none"
             : string.Join(',', progress.Subchains.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Head}:{s.Tail}")));
@@ -128,7 +135,7 @@ internal static class Program
     }
 
     /// <summary>Warnings and errors to standard error, so peer drops and store trouble show in a test's diagnostics.</summary>
-    private sealed class StandardErrorLogger<T> : ILogger<T>
+    internal sealed class StandardErrorLogger<T> : ILogger<T>
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
@@ -145,8 +152,8 @@ internal static class Program
     }
 }
 
-/// <summary>The host's arguments; every one is required except --peers.</summary>
-internal sealed record HostArgs(string DataDir, ulong Headers, ulong Seed, int Peers)
+/// <summary>The host's arguments; every one is required except --peers and --backfill.</summary>
+internal sealed record HostArgs(string DataDir, ulong Headers, ulong Seed, int Peers, bool Backfill = false)
 {
     /// <summary>A few peers, so tasks run in parallel and deliveries arrive out of order, as on a real network.</summary>
     public const int DefaultPeers = 4;
@@ -158,8 +165,14 @@ internal sealed record HostArgs(string DataDir, ulong Headers, ulong Seed, int P
         ulong? headers = null;
         ulong? seed = null;
         var peers = DefaultPeers;
+        var backfill = false;
         for (var i = 0; i < args.Length; i++)
         {
+            if (args[i] == "--backfill")
+            {
+                backfill = true;
+                continue;
+            }
             var value = i + 1 < args.Length ? args[i + 1] : null;
             if (value is null)
             {
@@ -191,7 +204,7 @@ internal sealed record HostArgs(string DataDir, ulong Headers, ulong Seed, int P
             problem = "--datadir, --headers and --seed are required";
             return false;
         }
-        options = new HostArgs(dataDir, headers.Value, seed.Value, peers);
+        options = new HostArgs(dataDir, headers.Value, seed.Value, peers, backfill);
         problem = "";
         return true;
     }

@@ -45,8 +45,12 @@ public sealed class SkeletonStore : IDisposable
     /// <summary>Writer only, under the lock: the lowest header document of the last committed batch, as committed.</summary>
     private BsonDocument? _lastGroup;
 
-    private SkeletonStore((LiteDatabase Database, IDisposable Lock) opened)
+    /// <summary>The file's full path; null in memory.</summary>
+    private readonly string? _path;
+
+    private SkeletonStore((LiteDatabase Database, IDisposable Lock) opened, string? path = null)
     {
+        _path = path;
         _db = opened.Database;
         _fileLock = opened.Lock;
         _headers = _db.GetCollection("headers");
@@ -54,7 +58,7 @@ public sealed class SkeletonStore : IDisposable
     }
 
     /// <summary>Opens (or creates) the store file at <paramref name="path"/>; <see cref="StoreException"/> if locked or corrupt.</summary>
-    public static SkeletonStore Open(string path) => new(LiteDbFiles.Open(path, "skeleton store"));
+    public static SkeletonStore Open(string path) => new(LiteDbFiles.Open(path, "skeleton store"), Path.GetFullPath(path));
 
     /// <summary>Opens (or creates) <see cref="FileName"/> under the datadir.</summary>
     public static SkeletonStore OpenInDataDir(string dataDir) => Open(Path.Combine(dataDir, FileName));
@@ -179,6 +183,40 @@ public sealed class SkeletonStore : IDisposable
             }
             PutProgress(progress);
         });
+    }
+
+    /// <summary>
+    /// Rewrites the file without its free pages (LiteDB's Rebuild) and returns the bytes saved. Deleting headers frees
+    /// LiteDB pages for reuse but never shrinks the file, so a store emptied by the backfill keeps its peak size until
+    /// this runs; it copies every live document, which for an emptied store is the progress and a few headers.
+    /// LiteDB keeps the old file beside the new one as <c>skeleton-backup.db</c>; it is deleted once the rebuild is done.
+    /// Nothing in memory to rebuild.
+    /// </summary>
+    public long Rebuild()
+    {
+        if (_path is null)
+        {
+            return 0;
+        }
+        lock (_writeLock)
+        {
+            _lastGroup = null;
+            try
+            {
+                var saved = _db.Rebuild();
+                var directory = Path.GetDirectoryName(_path)!;
+                var backups = Path.GetFileNameWithoutExtension(_path) + "-backup*" + Path.GetExtension(_path);
+                foreach (var backup in Directory.EnumerateFiles(directory, backups))
+                {
+                    File.Delete(backup);
+                }
+                return saved;
+            }
+            finally
+            {
+                Interlocked.Increment(ref _version);
+            }
+        }
     }
 
     public void Dispose()

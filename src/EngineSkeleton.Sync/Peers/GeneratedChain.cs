@@ -2,8 +2,10 @@ using System.Buffers.Binary;
 using System.Collections;
 using System.Numerics;
 using EngineSkeleton.Blocks;
+using EngineSkeleton.Chain;
 using EngineSkeleton.Crypto;
 using EngineSkeleton.Primitives;
+using EngineSkeleton.Trie;
 using EngineSkeleton.Validation;
 
 namespace EngineSkeleton.Sync.Peers;
@@ -25,6 +27,13 @@ namespace EngineSkeleton.Sync.Peers;
 /// <see cref="DefaultGenesis"/> is: timestamps 12 s apart, the same gas limit, no gas used, the EIP-1559 base fee of
 /// an empty parent, no blob gas, empty transaction/receipt/withdrawal roots and the empty requests hash; so
 /// <see cref="EmptyBody"/> is every generated block's body.
+/// </para>
+/// <para>
+/// Given a <see cref="BodyProfile"/>, blocks carry transactions of every type, blobs and withdrawals instead, and each
+/// header commits to its body (transactionsRoot, withdrawalsRoot, gasUsed, blobGasUsed) and follows its parent's
+/// (base fee by EIP-1559, excessBlobGas by EIP-4844 under the profile's blob parameters); <see cref="Bodies"/> gives
+/// them. Generation builds every body once to learn its roots and keeps ~100 bytes a block; bodies are built again,
+/// from the seed and number, on each read.
 /// </para>
 /// </summary>
 public static class GeneratedChain
@@ -58,7 +67,11 @@ public static class GeneratedChain
     /// A chain of <paramref name="count"/> headers, numbers 0 to count − 1: <paramref name="genesis"/> (or
     /// <see cref="DefaultGenesis"/>) and count − 1 generated descendants.
     /// </summary>
-    public static IReadOnlyList<BlockHeader> Headers(ulong count, ulong seed = 0, BlockHeader? genesis = null)
+    /// <param name="count">Headers, the genesis included.</param>
+    /// <param name="seed">Different seeds give different chains.</param>
+    /// <param name="genesis">Block 0; <see cref="DefaultGenesis"/> if null.</param>
+    /// <param name="bodies">What blocks carry; empty bodies if null.</param>
+    public static IReadOnlyList<BlockHeader> Headers(ulong count, ulong seed = 0, BlockHeader? genesis = null, BodyProfile? bodies = null)
     {
         ArgumentOutOfRangeException.ThrowIfZero(count);
         genesis ??= DefaultGenesis;
@@ -66,20 +79,21 @@ public static class GeneratedChain
         {
             throw new ArgumentException($"a genesis is block 0, not #{genesis.Number}", nameof(genesis));
         }
-        return new GeneratedHeaders([genesis], 0, count - 1, BranchKey(seed, 0), []);
+        return new GeneratedHeaders([genesis], 0, count - 1, BranchKey(seed, 0), [], bodies);
     }
 
     /// <summary>
     /// A side chain of <paramref name="chain"/>: the same headers up to <paramref name="atNumber"/> (shared, not
     /// copied), then <paramref name="length"/> generated headers. They differ from those of any
     /// <see cref="Headers"/> chain whatever the seeds, as their extraData says "fork"; forks at one point differ by
-    /// seed. Indexed by number like the original; atNumber + 1 + length long.
+    /// seed. Indexed by number like the original; atNumber + 1 + length long. Blocks carry bodies of the original's
+    /// <see cref="BodyProfile"/>, if it was generated with one.
     /// </summary>
     public static IReadOnlyList<BlockHeader> Fork(IReadOnlyList<BlockHeader> chain, ulong atNumber, ulong length, ulong seed)
     {
         ArgumentNullException.ThrowIfNull(chain);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(atNumber, (ulong)chain.Count);
-        return new GeneratedHeaders(chain, atNumber, length, BranchKey(seed, atNumber + 1), ForkExtraData);
+        return new GeneratedHeaders(chain, atNumber, length, BranchKey(seed, atNumber + 1), ForkExtraData, (chain as GeneratedHeaders)?.Profile);
     }
 
     /// <summary>
@@ -93,14 +107,19 @@ public static class GeneratedChain
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(atNumber, (ulong)chain.Count);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(badAt, atNumber);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(badAt, atNumber + length);
-        return new GeneratedHeaders(chain, atNumber, length, BranchKey(seed, atNumber + 1), ForkExtraData, badAt);
+        return new GeneratedHeaders(chain, atNumber, length, BranchKey(seed, atNumber + 1), ForkExtraData, (chain as GeneratedHeaders)?.Profile, badAt);
     }
 
-    /// <summary>A body for every block of <paramref name="chain"/>: <see cref="EmptyBody"/>, which generated headers commit to.</summary>
+    /// <summary>
+    /// A body for every block of <paramref name="chain"/>, the ones its headers commit to: built on each read for a
+    /// chain generated with a <see cref="BodyProfile"/>, else <see cref="EmptyBody"/> throughout.
+    /// </summary>
     public static IReadOnlyList<BlockBody?> Bodies(IReadOnlyList<BlockHeader> chain)
     {
         ArgumentNullException.ThrowIfNull(chain);
-        return new Repeated<BlockBody?>(EmptyBody, chain.Count);
+        return chain is GeneratedHeaders { Profile: not null } generated
+            ? new BodyList(generated)
+            : new Repeated<BlockBody?>(EmptyBody, chain.Count);
     }
 
     private static readonly byte[] ForkExtraData = "fork"u8.ToArray();
@@ -131,15 +150,21 @@ public static class GeneratedChain
         private readonly ulong _key;
         private readonly byte[] _extraData;
         private readonly Address _beneficiary;
-        private readonly ulong? _badAt;
 
         // _hashes[k] is the hash of block _baseNumber + k; the parent hash of every generated header.
         private readonly Hash256[] _hashes;
 
         // _baseFees[k] is the base fee of block _baseNumber + k for k ≥ 1, until it stops moving; then the last.
+        // Empty bodies only; with a profile, _derived holds every header field that depends on the bodies.
         private readonly BigInteger[] _baseFees;
 
-        public GeneratedHeaders(IReadOnlyList<BlockHeader> prefix, ulong baseNumber, ulong generated, ulong key, byte[] extraData, ulong? badAt = null)
+        // The one block whose base fee is made wrong (ForkWithBadHeader); null for a valid chain.
+        private readonly ulong? _badAt;
+
+        // _derived[k]: the body-dependent fields of block _baseNumber + k, for k ≥ 1; null without a profile.
+        private readonly Derived[]? _derived;
+
+        public GeneratedHeaders(IReadOnlyList<BlockHeader> prefix, ulong baseNumber, ulong generated, ulong key, byte[] extraData, BodyProfile? profile, ulong? badAt = null)
         {
             _badAt = badAt;
             if (baseNumber + generated >= int.MaxValue)
@@ -153,10 +178,32 @@ public static class GeneratedChain
             _extraData = extraData;
             _beneficiary = new Address(Field(0, 0).Bytes[..Address.Size]);
             _baseFees = BaseFees(_base);
+            Profile = profile;
             Count = (int)(baseNumber + 1 + generated);
 
             _hashes = new Hash256[generated + 1];
             _hashes[0] = _base.Hash;
+            if (profile is not null)
+            {
+                _derived = new Derived[generated + 1];
+                var rules = RulesFor(profile);
+                var parent = _base;
+                for (var k = 1UL; k <= generated; k++)
+                {
+                    var number = baseNumber + k;
+                    var made = GeneratedBodies.Make(profile, _key, number, _base.GasLimit);
+                    _derived[k] = new Derived(
+                        TrieRoots.OfList(made.Body.Transactions),
+                        TrieRoots.OfWithdrawals(made.Body.Withdrawals!),
+                        made.GasUsed,
+                        made.BlobGasUsed,
+                        parent.BaseFeePerGas is null ? BaseFee.Initial : BaseFee.For(rules, parent),
+                        profile.Blobs is null || parent.ExcessBlobGas is null ? 0 : BlobGas.ExcessFor(rules, parent, _base.Timestamp + (k * BlockTime)));
+                    parent = Make(number, _hashes[k - 1]);
+                    _hashes[k] = parent.Hash;
+                }
+                return;
+            }
             for (var k = 1UL; k <= generated; k++)
             {
                 _hashes[k] = Make(baseNumber + k, _hashes[k - 1]).Hash;
@@ -164,6 +211,19 @@ public static class GeneratedChain
         }
 
         public int Count { get; }
+
+        /// <summary>What the generated blocks carry; null for empty bodies.</summary>
+        public BodyProfile? Profile { get; }
+
+        /// <summary>The body of block <paramref name="number"/>, built again from the seed.</summary>
+        public BlockBody Body(ulong number)
+        {
+            if (number <= _baseNumber)
+            {
+                return _prefix is GeneratedHeaders generated ? generated.Body(number) : EmptyBody;
+            }
+            return Profile is null ? EmptyBody : GeneratedBodies.Make(Profile, _key, number, _base.GasLimit).Body;
+        }
 
         public BlockHeader this[int index]
         {
@@ -208,9 +268,49 @@ public static class GeneratedChain
                 parent.GasLimit / BaseFee.ElasticityMultiplier == 0 ? value : value - (value / 8);
         }
 
+        /// <summary>
+        /// The fork rules generated headers follow with a profile: London, Shanghai, Cancun and Prague from the genesis,
+        /// the profile's blob parameters. Only the base fee and excessBlobGas formulas read it.
+        /// </summary>
+        private static ChainSpec RulesFor(BodyProfile profile) => new()
+        {
+            Name = "generated",
+            ChainId = 1,
+            GenesisHash = Hash256.Zero,
+            LondonBlock = 0,
+            ShanghaiTime = 0,
+            CancunTime = 0,
+            PragueTime = 0,
+            BlobSchedule = profile.Blobs is { } blobs ? [(0, blobs)] : [],
+        };
+
         private BlockHeader Make(ulong number, Hash256 parentHash)
         {
             var k = number - _baseNumber;
+            if (_derived is not null)
+            {
+                var derived = _derived[k];
+                return new BlockHeader
+                {
+                    ParentHash = parentHash,
+                    Beneficiary = _beneficiary,
+                    StateRoot = Field(number, 1),
+                    TransactionsRoot = derived.TransactionsRoot,
+                    LogsBloom = EmptyBloom,
+                    Number = number,
+                    GasLimit = _base.GasLimit,
+                    GasUsed = derived.GasUsed,
+                    Timestamp = _base.Timestamp + (k * BlockTime),
+                    ExtraData = _extraData,
+                    MixHash = Field(number, 2),
+                    BaseFeePerGas = derived.BaseFee + (number == _badAt ? 1 : 0),
+                    WithdrawalsRoot = derived.WithdrawalsRoot,
+                    BlobGasUsed = derived.BlobGasUsed,
+                    ExcessBlobGas = derived.ExcessBlobGas,
+                    ParentBeaconBlockRoot = Field(number, 3),
+                    RequestsHash = ExecutionRequests.EmptyHash,
+                };
+            }
             return new BlockHeader
             {
                 ParentHash = parentHash,
@@ -242,6 +342,36 @@ public static class GeneratedChain
             }
             return new Hash256(bytes);
         }
+    }
+
+    /// <summary>The header fields of a block that follow from its body and its parent's.</summary>
+    private readonly record struct Derived(
+        Hash256 TransactionsRoot, Hash256 WithdrawalsRoot, ulong GasUsed, ulong BlobGasUsed, BigInteger BaseFee, ulong ExcessBlobGas);
+
+    /// <summary>The bodies of a generated chain, each built on read.</summary>
+    private sealed class BodyList(GeneratedHeaders chain) : IReadOnlyList<BlockBody?>
+    {
+        public int Count => chain.Count;
+
+        public BlockBody? this[int index]
+        {
+            get
+            {
+                ArgumentOutOfRangeException.ThrowIfNegative(index);
+                ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
+                return chain.Body((ulong)index);
+            }
+        }
+
+        public IEnumerator<BlockBody?> GetEnumerator()
+        {
+            for (var i = 0; i < Count; i++)
+            {
+                yield return this[i];
+            }
+        }
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     private sealed class Repeated<T>(T value, int count) : IReadOnlyList<T>

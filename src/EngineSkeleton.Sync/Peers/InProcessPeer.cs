@@ -138,7 +138,7 @@ public sealed class InProcessPeer : ISyncPeer
         {
             if (_bodies is not null && NumberOf(hashes[i]) is { } number && faults.WithholdAt != number)
             {
-                bodies[i] = _bodies[(int)number];
+                bodies[i] = _bodies[(int)number] is { } body && faults.CorruptBodyAt == number ? Corrupt(body) : _bodies[(int)number];
                 found += bodies[i] is null ? 0 : 1;
             }
         }
@@ -178,6 +178,12 @@ public sealed class InProcessPeer : ISyncPeer
         var header = _chain[(int)number];
         return faults.ChangeAt == number ? header with { ExtraData = [.. header.ExtraData, 0xff] } : header;
     }
+
+    /// <summary>
+    /// The body with one more transaction: an empty legacy one (nine empty fields), well-formed, never committed to.
+    /// </summary>
+    private static BlockBody Corrupt(BlockBody body) =>
+        body with { Transactions = [.. body.Transactions, [0xc9, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80]] };
 
     /// <summary>The number of the block with this hash on the served chain, indexing down from the head as far as needed.</summary>
     private ulong? NumberOf(Hash256 hash)

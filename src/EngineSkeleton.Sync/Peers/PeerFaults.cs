@@ -6,7 +6,7 @@ namespace EngineSkeleton.Sync.Peers;
 /// How an <see cref="InProcessPeer"/> misbehaves; combine freely. The peer reads the whole set once per request,
 /// so swapping <see cref="InProcessPeer.Faults"/> mid-test never mixes two sets in one answer. In the order a
 /// request meets them: <see cref="Silent"/>, <see cref="Gate"/>, <see cref="Delay"/>, <see cref="Garbage"/>,
-/// <see cref="Empty"/>, then the header faults shape the answer.
+/// <see cref="Empty"/>, then the header and body faults shape the answer.
 /// </summary>
 public sealed record PeerFaults
 {
@@ -38,6 +38,12 @@ public sealed record PeerFaults
     /// links to; at the top of an answer, the answer is self-consistent but does not link to the tail.
     /// </summary>
     public ulong? ChangeAt { get; init; }
+
+    /// <summary>
+    /// The body at this number is served with one well-formed legacy transaction more than its header commits to, so
+    /// it breaks the header's transactionsRoot and nothing else.
+    /// </summary>
+    public ulong? CorruptBodyAt { get; init; }
 }
 
 /// <summary>Which <see cref="ISyncPeer"/> method a request came through.</summary>

@@ -16,6 +16,9 @@ public sealed class SkeletonStoreTests : IDisposable
 
     private string DbPath => Path.Combine(_dir, SkeletonStore.FileName);
 
+    /// <summary>The store file and LiteDB's log beside it (skeleton-log.db until a checkpoint folds it in).</summary>
+    private long FileBytes() => Directory.EnumerateFiles(_dir, "skeleton*.db").Sum(f => new FileInfo(f).Length);
+
     [Fact]
     public void Batches_and_progress_survive_a_reopen_of_the_file()
     {
@@ -121,6 +124,34 @@ public sealed class SkeletonStoreTests : IDisposable
             Hash256? expected = n >= from && n <= to ? null : Chain[n].Hash;
             Assert.Equal(expected, store.GetHeader(n)?.Hash);
         }
+    }
+
+    [Fact]
+    public void Rebuild_shrinks_a_store_emptied_by_deletes_and_keeps_what_is_left()
+    {
+        var progress = ProgressOf(1999, 1999, finalized: 7);
+        long full, emptied, rebuilt;
+        using (var store = SkeletonStore.OpenInDataDir(_dir))
+        {
+            store.WriteBatch(Descending(1999, 1), ProgressOf(1999, 1, null));
+            full = FileBytes();
+            store.DeleteHeaders(1, 1998, progress);
+            emptied = FileBytes();
+
+            Assert.True(store.Rebuild() > 0);
+            rebuilt = FileBytes();
+            Assert.Equal(progress, store.LoadProgress());
+            Assert.Equal(Chain[1999].Hash, store.GetHeader(1999)?.Hash);
+            Assert.Null(store.GetHeader(1998));
+        }
+
+        // Deleting frees pages inside the file but does not shrink it; the rebuild does, and leaves no backup behind.
+        Assert.True(emptied >= full, $"{emptied} bytes after the delete, {full} before");
+        Assert.True(rebuilt < full / 4, $"{rebuilt} bytes after the rebuild, {full} full");
+        Assert.Equal([SkeletonStore.FileName], Directory.EnumerateFiles(_dir, "*.db").Select(Path.GetFileName));
+        using var reopened = SkeletonStore.Open(DbPath);
+        Assert.Equal(progress, reopened.LoadProgress());
+        Assert.Equal(Chain[1999].Hash, reopened.GetHeader(1999)?.Hash);
     }
 
     [Fact]

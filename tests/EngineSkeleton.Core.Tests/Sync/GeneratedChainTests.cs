@@ -1,6 +1,7 @@
 using System.Numerics;
 using EngineSkeleton.Blocks;
 using EngineSkeleton.Chain;
+using EngineSkeleton.Crypto;
 using EngineSkeleton.Sync.Peers;
 using EngineSkeleton.Validation;
 
@@ -9,7 +10,7 @@ namespace EngineSkeleton.Tests.Sync;
 public sealed class GeneratedChainTests
 {
     /// <summary>Every fork through Prague active from the generated genesis on.</summary>
-    private static readonly ChainSpec AllForks = new()
+    internal static readonly ChainSpec AllForks = new()
     {
         Name = "generated",
         ChainId = 1337,
@@ -49,6 +50,81 @@ public sealed class GeneratedChainTests
             Assert.True(result.IsValid, $"#{n}: {result.Error}");
         }
         Assert.Equal((BigInteger?)7, chain[^1].BaseFeePerGas); // 7 − ⌊7/8⌋ = 7: an empty chain's base fee stops falling at 7 wei
+    }
+
+    [Fact]
+    public void Blocks_with_every_transaction_type_blobs_and_withdrawals_pass_the_stateless_rules()
+    {
+        // 300 blocks: several bursts of blob-heavy blocks (32 each) and the quiet runs after them.
+        var chain = GeneratedChain.Headers(300, seed: 7, bodies: BodyProfile.Mixed);
+        var bodies = GeneratedChain.Bodies(chain);
+        var validator = new BlockValidator(AllForks);
+        var types = new HashSet<byte>();
+        var blobs = 0;
+        var withdrawals = 0;
+
+        for (var n = 1; n < chain.Count; n++)
+        {
+            var body = bodies[n]!;
+            var result = validator.Validate(new Block(chain[n], body), chain[n - 1]);
+            Assert.True(result.IsValid, $"#{n}: {result.Error}");
+            foreach (var tx in body.Transactions)
+            {
+                Assert.True(Transactions.TryGetType(tx, out var type));
+                types.Add(type);
+                Assert.True(Transactions.TryGetBlobVersionedHashes(tx, out var hashes, out _));
+                blobs += hashes.Count;
+            }
+            withdrawals += body.Withdrawals!.Count;
+        }
+
+        Assert.Equal([Transactions.Legacy, Transactions.AccessList, Transactions.DynamicFee, Transactions.Blob, Transactions.SetCode], types.Order());
+        Assert.True(blobs > 300, $"{blobs} blobs");
+        Assert.True(withdrawals > 300, $"{withdrawals} withdrawals");
+        Assert.Contains(chain, h => h.ExcessBlobGas > 0); // the bursts push excessBlobGas up ...
+        Assert.Contains(chain.Skip(1), h => h.ExcessBlobGas == 0 && h.Number > 100); // ... and it falls back to zero
+        Assert.Contains(chain, h => h.GasUsed > 0 && h.TransactionsRoot != Keccak256.EmptyTrieRoot);
+        Assert.Equal(bodies[123], GeneratedChain.Bodies(GeneratedChain.Headers(300, seed: 7, bodies: BodyProfile.Mixed))[123]);
+    }
+
+    [Fact]
+    public void A_fork_of_a_chain_with_bodies_carries_bodies_that_pass_the_stateless_rules()
+    {
+        var chain = GeneratedChain.Headers(100, seed: 8, bodies: BodyProfile.Mixed);
+        var fork = GeneratedChain.Fork(chain, 60, length: 50, seed: 1);
+        var bodies = GeneratedChain.Bodies(fork);
+        var validator = new BlockValidator(AllForks);
+
+        Assert.Equal(GeneratedChain.Bodies(chain)[60], bodies[60]);
+        for (var n = 61; n < fork.Count; n++)
+        {
+            var result = validator.Validate(new Block(fork[n], bodies[n]!), fork[n - 1]);
+            Assert.True(result.IsValid, $"#{n}: {result.Error}");
+        }
+        Assert.NotEqual(chain[61].TransactionsRoot, fork[61].TransactionsRoot);
+    }
+
+    [Fact]
+    public void Mainnet_sized_blocks_carry_about_150_transactions_and_100_kb()
+    {
+        var chain = GeneratedChain.Headers(65, seed: 3, bodies: BodyProfile.Mainnet);
+        var bodies = GeneratedChain.Bodies(chain);
+        var validator = new BlockValidator(AllForks);
+
+        var sizes = new List<int>();
+        var counts = new List<int>();
+        for (var n = 1; n < chain.Count; n++)
+        {
+            Assert.True(validator.Validate(new Block(chain[n], bodies[n]!), chain[n - 1]).IsValid, $"#{n}");
+            if (bodies[n]!.Transactions.Count > 0)
+            {
+                sizes.Add(bodies[n]!.Encode().Length);
+                counts.Add(bodies[n]!.Transactions.Count);
+            }
+        }
+
+        Assert.InRange(counts.Average(), 130, 175);
+        Assert.InRange(sizes.Average(), 80_000, 130_000);
     }
 
     [Theory]

@@ -2,6 +2,7 @@ using EngineSkeleton.Blocks;
 using EngineSkeleton.Primitives;
 using EngineSkeleton.Sync.Peers;
 using EngineSkeleton.Sync.Skeleton;
+using EngineSkeleton.Validation;
 using Microsoft.Extensions.Time.Testing;
 
 namespace EngineSkeleton.Tests.Sync;
@@ -227,6 +228,24 @@ public sealed class InProcessPeerTests
 
         Assert.Equal([GeneratedChain.EmptyBody, null, GeneratedChain.EmptyBody], bodies);
         Assert.Equal(2, peer.BodiesServed);
+    }
+
+    [Fact]
+    public async Task A_corrupted_body_breaks_its_transactions_root_and_only_that_body()
+    {
+        var chain = GeneratedChain.Headers(20, seed: 4, bodies: BodyProfile.Mixed);
+        var bodies = GeneratedChain.Bodies(chain);
+        var peer = new InProcessPeer("corrupt", chain, bodies) { Faults = new PeerFaults { CorruptBodyAt = 12 } };
+        var validator = new BlockValidator(GeneratedChainTests.AllForks);
+
+        var served = await peer.GetBodiesAsync([chain[11].Hash, chain[12].Hash, chain[13].Hash], CancellationToken.None).WaitAsync(Hang);
+
+        Assert.Equal(bodies[11], served[0]);
+        Assert.Equal(bodies[13], served[2]);
+        Assert.Equal(bodies[12]!.Transactions.Count + 1, served[1]!.Transactions.Count);
+        Assert.True(validator.ValidateBody(new Block(chain[11], served[0]!), allowOmmers: false).IsValid);
+        var result = validator.ValidateBody(new Block(chain[12], served[1]!), allowOmmers: false);
+        Assert.Equal("transactions do not match transactionsRoot", result.Error);
     }
 
     [Fact]
