@@ -119,8 +119,18 @@ public sealed partial class Backfiller(
             {
                 return; // refused before: not chased again until a new forced head changes the skeleton
             }
-            if (ForkPoint(subchain) is not { } start || start.Number >= subchain.Head)
+            if (ForkPoint(subchain) is not { } start)
             {
+                return;
+            }
+            if (start.Number >= subchain.Head)
+            {
+                // Filled already, perhaps by an earlier process: report the head as filled all the same, so the skeleton
+                // deletes the headers the chain now holds (geth's filler reports the chain head after a completed fill).
+                lock (_lock)
+                {
+                    _lastFilled = start;
+                }
                 return;
             }
             var head = chain.HeadHeader;

@@ -223,6 +223,29 @@ public sealed class BackfillSyncTests
         Assert.Equal(requests, peer.Requests);
     }
 
+    [Fact]
+    public async Task A_skeleton_filled_by_an_earlier_process_is_reported_as_filled_so_its_headers_can_be_deleted()
+    {
+        const int length = 300;
+        var headers = GeneratedChain.Headers(length + 1);
+        var bodies = GeneratedChain.Bodies(headers);
+        using var chain = ChainStore.OpenInMemory();
+        chain.Initialize(new Block(headers[0], bodies[0]!));
+        chain.WriteBlocks([.. Enumerable.Range(1, length).Select(n => new Block(headers[n], bodies[n]!))]);
+        chain.SetForkchoice(headers[length], null, null);
+        using var skeleton = LinkedSkeleton(headers, length);
+        var peers = new PeerSet(TimeProvider.System);
+        var peer = new InProcessPeer("peer", headers, bodies);
+        peers.Add(peer);
+        var filler = new Backfiller(chain, skeleton, peers, new BlockValidator(SpecFor(headers[0])), TimeProvider.System, NullLogger<Backfiller>.Instance);
+
+        filler.Resume();
+        var last = await filler.SuspendAsync(CancellationToken.None).WaitAsync(Bound);
+
+        Assert.Equal(headers[length].Hash, last?.Hash);
+        Assert.Equal(0L, peer.Requests);
+    }
+
     /// <summary>A skeleton store holding headers 1..<paramref name="head"/> as one subchain hanging off the genesis.</summary>
     private static SkeletonStore LinkedSkeleton(IReadOnlyList<BlockHeader> headers, int head)
     {
