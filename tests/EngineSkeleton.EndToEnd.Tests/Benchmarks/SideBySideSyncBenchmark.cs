@@ -97,7 +97,7 @@ public sealed class SideBySideSyncBenchmark(ITestOutputHelper output)
     }
 
     /// <summary>Our server with --sync.rpc at the source; timed the same way.</summary>
-    private static async Task<SyncTime> SyncOursAsync(NodeTooling tooling, EthereumJsNode source, BuiltChain chain)
+    private async Task<SyncTime> SyncOursAsync(NodeTooling tooling, EthereumJsNode source, BuiltChain chain)
     {
         var head = chain.Head.Number;
         await using var node = await EngineSkeletonNode.StartAsync(chain.GenesisFile, ["--sync.rpc", source.RpcUrl.ToString()]);
@@ -108,6 +108,8 @@ public sealed class SideBySideSyncBenchmark(ITestOutputHelper output)
         await WaitForHeadAsync(async () => await node.GetBlockHashAsync(head) is null ? -1 : head, head, node.Process);
         var synced = TimeProvider.System.GetElapsedTime(started);
         await AssertSameChainAsync(chain, n => node.GetBlockHashAsync(n));
+        // Where our time went: the sync's own log lines (peer capabilities, batches, backfill progress).
+        output.WriteLine($"our node's log, last lines:\n  {string.Join("\n  ", node.Process.RecentOutput().TakeLast(40))}");
         return new SyncTime(synced, drive.Elapsed, ForkchoiceMs(forkchoice));
     }
 
