@@ -4,3 +4,4 @@ using System.Runtime.CompilerServices;
 [assembly: InternalsVisibleTo("EngineSkeleton.SyncHost")]
 [assembly: InternalsVisibleTo("EngineSkeleton.Benchmarks")]
 [assembly: InternalsVisibleTo("EngineSkeleton.Server.Tests")]
+[assembly: InternalsVisibleTo("EngineSkeleton.EndToEnd.Tests")]

@@ -59,6 +59,7 @@ public sealed class EthereumJsNode : IAsyncDisposable
     /// <param name="genesisFile">A geth-format genesis.json (Fixtures/node/genesis.json or one from a chain file).</param>
     /// <param name="jwtSecretFile">An existing secret file to use; null writes a fresh random one into the data dir.</param>
     /// <param name="startTimeout">Bound on startup; <see cref="DefaultStartTimeout"/> if null.</param>
+    /// <param name="peering">devp2p peers: none by default (a single node that builds or replays a chain).</param>
     /// <param name="cancellationToken">Cancels the startup wait (the process is then stopped).</param>
     public static async Task<EthereumJsNode> StartAsync(
         NodeTooling tooling,
@@ -66,8 +67,10 @@ public sealed class EthereumJsNode : IAsyncDisposable
         string genesisFile,
         string? jwtSecretFile = null,
         TimeSpan? startTimeout = null,
+        EthereumJsPeering? peering = null,
         CancellationToken cancellationToken = default)
     {
+        peering ??= EthereumJsPeering.None;
         ArgumentNullException.ThrowIfNull(tooling);
         var keep = Environment.GetEnvironmentVariable("E2E_KEEP_TEMP") == "1";
         var dataDirectory = Directory.CreateTempSubdirectory($"engineskeleton-ethjs-{name}-").FullName;
@@ -84,8 +87,8 @@ public sealed class EthereumJsNode : IAsyncDisposable
             Path.Combine(tooling.FixtureDirectory, "node_modules", "@ethereumjs", "client", "dist", "esm", "bin", "cli.js"),
             "--gethGenesis", Path.GetFullPath(genesisFile),
             "--dataDir", Path.Combine(dataDirectory, "chain"),
-            "--isSingleNode",
-            "--discDns", "false", "--discV4", "false", "--maxPeers", "0",
+            .. peering.Bootnode is null ? ["--isSingleNode"] : new[] { "--bootnodes", peering.Bootnode },
+            "--discDns", "false", "--discV4", "false", "--maxPeers", Invariant(peering.MaxPeers),
             "--port", Invariant(p2pPort), "--extIP", "127.0.0.1",
             "--rpc", "--rpcAddr", "127.0.0.1", "--rpcPort", Invariant(rpcPort),
             "--rpcEngine", "--rpcEngineAddr", "127.0.0.1", "--rpcEnginePort", Invariant(enginePort),
@@ -118,6 +121,11 @@ public sealed class EthereumJsNode : IAsyncDisposable
 
     /// <summary><c>eth_blockNumber</c>.</summary>
     public Task<long> GetBlockNumberAsync(CancellationToken cancellationToken = default) => _rpc.GetBlockNumberAsync(cancellationToken);
+
+    /// <summary>The node's enode URL (<c>admin_nodeInfo</c>), for another node's <see cref="EthereumJsPeering.Bootnode"/>.</summary>
+    public async Task<string> GetEnodeAsync(CancellationToken cancellationToken = default) =>
+        (await RpcAsync("admin_nodeInfo", [], cancellationToken)).GetProperty("enode").GetString()
+        ?? throw new InvalidOperationException($"{Process.Name}: admin_nodeInfo has no enode");
 
     /// <summary>Hash of the canonical block at <paramref name="number"/>, or null if the node has none.</summary>
     public Task<string?> GetBlockHashAsync(long number, CancellationToken cancellationToken = default) => _rpc.GetBlockHashAsync(number, cancellationToken);
@@ -154,4 +162,15 @@ public sealed class EthereumJsNode : IAsyncDisposable
         {
         }
     }
+}
+
+/// <summary>
+/// How an ethereumjs fixture node meets others over devp2p (still loopback only, no discovery). A node with a
+/// <see cref="Bootnode"/> is not single-node: it syncs from that peer (beacon sync, driven by forkchoiceUpdated).
+/// </summary>
+/// <param name="MaxPeers">0 refuses every peer.</param>
+/// <param name="Bootnode">An enode URL on 127.0.0.1 (see <see cref="EthereumJsNode.GetEnodeAsync"/>).</param>
+public sealed record EthereumJsPeering(int MaxPeers, string? Bootnode = null)
+{
+    public static readonly EthereumJsPeering None = new(0);
 }

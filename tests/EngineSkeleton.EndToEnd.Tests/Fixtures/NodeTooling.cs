@@ -196,7 +196,7 @@ public sealed class NodeTooling
     /// An exclusive lock on a file (flock on Unix, a share-none handle on Windows), held until disposed. There is no
     /// portable blocking wait on a file lock, so this retries every 250 ms up to <see cref="InstallLockTimeout"/>.
     /// </summary>
-    private static async Task<FileStream> AcquireFileLockAsync(string path, CancellationToken cancellationToken)
+    internal static async Task<FileStream> AcquireFileLockAsync(string path, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(InstallLockTimeout);
