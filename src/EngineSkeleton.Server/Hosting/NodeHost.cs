@@ -156,7 +156,7 @@ internal sealed partial class NodeHost : IAsyncDisposable
         services.AddSingleton<IBackfiller, Backfiller>();
         services.AddSingleton<IChainLink>(new ChainLink(store));
         services.AddSingleton<SkeletonSync>();
-        services.AddSingleton<IBeaconSync>(sp => new BeaconSync(sp.GetRequiredService<SkeletonSync>(), sp.GetRequiredService<PeerSet>(), h => store.GetHeader(h)?.Number));
+        services.AddSingleton<IBeaconSync>(sp => new BeaconSync(sp.GetRequiredService<SkeletonSync>(), sp.GetRequiredService<PeerSet>(), h => store.GetHeader(h)?.Number, () => store.HeadHeader.Number));
         services.AddSingleton<InvalidBlocks>();
         services.AddSingleton<PendingHeaders>();
         services.AddSingleton<EngineLocks>();

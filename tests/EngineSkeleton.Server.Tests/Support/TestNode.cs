@@ -3,8 +3,12 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EngineSkeleton.Server.Hosting;
+using EngineSkeleton.Sync.Backfill;
+using EngineSkeleton.Sync.Peers;
+using EngineSkeleton.Sync.Skeleton;
 using EngineSkeleton.Tests.Auth;
 using EngineSkeleton.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EngineSkeleton.Tests.Engine;
 
@@ -50,6 +54,23 @@ internal sealed class TestNode : IAsyncDisposable
     {
         Host.Store.WriteBlocks([.. ExecutionApisChain.Blocks.Take((int)number)]);
         Host.Store.SetForkchoice(ExecutionApisChain.At(number).Header, null, null);
+    }
+
+    /// <summary>Hands the node's syncer an in-process peer, as --sync.rpc would a JSON-RPC one.</summary>
+    public void AddPeer(ISyncPeer peer) => Host.App.Services.GetRequiredService<SkeletonSync>().AddPeer(peer);
+
+    /// <summary>Completes when the backfiller has made block <paramref name="number"/> (or a higher one) canonical.</summary>
+    public Task Backfilled(ulong number)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ((Backfiller)Host.App.Services.GetRequiredService<IBackfiller>()).AfterRun = head =>
+        {
+            if (head.Number >= number)
+            {
+                done.TrySetResult();
+            }
+        };
+        return done.Task;
     }
 
     public string Jwt() => JwtTestTokens.Hs256(Host.Secret.ToArray(), DateTimeOffset.UtcNow.ToUnixTimeSeconds());
