@@ -13,6 +13,7 @@ using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Beacon;
+using EngineSkeleton.Sync.Checkpoint;
 using EngineSkeleton.Sync.Peers;
 using EngineSkeleton.Sync.Peers.Rpc;
 using EngineSkeleton.Sync.Skeleton;
@@ -26,11 +27,21 @@ namespace EngineSkeleton.Server.Hosting;
 /// </summary>
 internal sealed partial class NodeHost : IAsyncDisposable
 {
+    /// <summary>
+    /// How long a fresh datadir waits at startup for a peer to serve the --sync.checkpoint block: peers may be starting
+    /// too, and without the anchor the node can answer nothing.
+    /// </summary>
+    public static readonly TimeSpan CheckpointFetchBound = TimeSpan.FromMinutes(2);
+
     private readonly SkeletonStore _skeletonStore;
 
-    private NodeHost(WebApplication app, ChainStore store, SkeletonStore skeletonStore, ChainSetup chain, JwtSecret secret, string secretPath, int enginePort, int httpPort, RpcEndpoint engine, RpcEndpoint http)
+    /// <summary>A checkpoint a fresh datadir must fetch before the node serves anything; null once the store has its anchor.</summary>
+    private SyncCheckpoint? _pendingCheckpoint;
+
+    private NodeHost(WebApplication app, ChainStore store, SkeletonStore skeletonStore, ChainSetup chain, JwtSecret secret, string secretPath, int enginePort, int httpPort, RpcEndpoint engine, RpcEndpoint http, SyncCheckpoint? pendingCheckpoint)
     {
         _skeletonStore = skeletonStore;
+        _pendingCheckpoint = pendingCheckpoint;
         App = app;
         Store = store;
         Chain = chain;
@@ -107,14 +118,31 @@ internal sealed partial class NodeHost : IAsyncDisposable
             throw new StartupException($"JWT secret {secretPath}: {e.Message}", e);
         }
 
+        var checkpoint = string.IsNullOrWhiteSpace(sync.Checkpoint) ? null : SyncCheckpoint.Parse(sync.Checkpoint, out _);
         ChainStore store;
+        SyncCheckpoint? pendingCheckpoint = null;
         try
         {
             store = ChainStore.Open(Path.Combine(dataDir, "chain.db"));
-            store.Initialize(chain.Anchor);
         }
         catch (StoreException e)
         {
+            throw new StartupException(e.Message, e);
+        }
+        try
+        {
+            if (checkpoint is null)
+            {
+                store.Initialize(chain.Anchor);
+            }
+            else
+            {
+                pendingCheckpoint = InitializeAtCheckpoint(store, checkpoint);
+            }
+        }
+        catch (StoreException e)
+        {
+            store.Dispose();
             throw new StartupException(e.Message, e);
         }
 
@@ -155,6 +183,7 @@ internal sealed partial class NodeHost : IAsyncDisposable
         services.AddSingleton(new BlockValidator(chain.Spec));
         services.AddSingleton<IBackfiller, Backfiller>();
         services.AddSingleton<IChainLink>(new ChainLink(store));
+        services.AddSingleton<CheckpointFetcher>();
         services.AddSingleton<SkeletonSync>();
         services.AddSingleton<IBeaconSync>(sp => new BeaconSync(sp.GetRequiredService<SkeletonSync>(), sp.GetRequiredService<PeerSet>(), h => store.GetHeader(h)?.Number, () => store.HeadHeader.Number));
         services.AddSingleton<InvalidBlocks>();
@@ -192,6 +221,10 @@ internal sealed partial class NodeHost : IAsyncDisposable
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EngineSkeleton");
         Log.Starting(logger, chain.Spec.Name, chain.Spec.ChainId, chain.Anchor.Header.Hash, dataDir);
+        if (checkpoint is not null)
+        {
+            Log.Checkpoint(logger, checkpoint.Number, checkpoint.Hash);
+        }
         Log.TrustModel(logger);
         Log.Endpoints(logger, $"http://{auth.Addr}:{enginePort}", $"http://{http.Addr}:{httpPort}", secretPath);
         foreach (var url in sync.Rpc)
@@ -199,11 +232,20 @@ internal sealed partial class NodeHost : IAsyncDisposable
             Log.RpcPeer(logger, url);
         }
         loggerFactory.Dispose();
-        return new NodeHost(app, store, skeletonStore, chain, secret, secretPath, enginePort, httpPort, engine, readOnly);
+        return new NodeHost(app, store, skeletonStore, chain, secret, secretPath, enginePort, httpPort, engine, readOnly, pendingCheckpoint);
     }
 
+    /// <summary>
+    /// Fetches the checkpoint block of a fresh datadir (if any) and makes it the chain's anchor, then starts both
+    /// listeners. Throws <see cref="StartupException"/>.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        if (_pendingCheckpoint is { } checkpoint)
+        {
+            await FetchCheckpointAsync(checkpoint, cancellationToken).ConfigureAwait(false);
+            _pendingCheckpoint = null;
+        }
         try
         {
             await App.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -225,6 +267,49 @@ internal sealed partial class NodeHost : IAsyncDisposable
             await App.DisposeAsync().ConfigureAwait(false);
             _skeletonStore.Dispose();
             Store.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// With --sync.checkpoint: a fresh store waits for the block to be fetched (returned); a used one must be anchored
+    /// at that block or hold it (a datadir synced from an older anchor), else the node would mix two chains.
+    /// </summary>
+    private static SyncCheckpoint? InitializeAtCheckpoint(ChainStore store, SyncCheckpoint checkpoint)
+    {
+        if (store.StoredAnchor is not { } stored)
+        {
+            return checkpoint;
+        }
+        if (store.GetBlock(checkpoint.Hash) is { } held && held.Header.Number == checkpoint.Number)
+        {
+            store.Initialize(held);
+            if (store.GetCanonicalHash(checkpoint.Number) == checkpoint.Hash)
+            {
+                return null;
+            }
+        }
+        throw new StoreException(
+            $"the datadir holds the chain anchored at {stored}, which does not have --sync.checkpoint block {checkpoint} as canonical; use another --datadir");
+    }
+
+    private async Task FetchCheckpointAsync(SyncCheckpoint checkpoint, CancellationToken cancellationToken)
+    {
+        if (App.Services.GetRequiredService<PeerSet>().Count == 0)
+        {
+            throw new StartupException($"--sync.checkpoint {checkpoint.Number}:{checkpoint.Hash} on a fresh datadir needs a --sync.rpc peer to fetch the block from");
+        }
+        var fetched = await App.Services.GetRequiredService<CheckpointFetcher>().FetchAsync(checkpoint, CheckpointFetchBound, cancellationToken).ConfigureAwait(false);
+        if (fetched.Block is not { } block)
+        {
+            throw new StartupException(fetched.Error!);
+        }
+        try
+        {
+            Store.Initialize(block);
+        }
+        catch (StoreException e)
+        {
+            throw new StartupException(e.Message, e);
         }
     }
 
@@ -301,5 +386,8 @@ internal sealed partial class NodeHost : IAsyncDisposable
 
         [LoggerMessage(4, LogLevel.Information, "Sync peer over JSON-RPC url={Url}")]
         public static partial void RpcPeer(ILogger logger, string url);
+
+        [LoggerMessage(5, LogLevel.Information, "Anchored at checkpoint number={Number} hash={Hash}: history below it is neither fetched nor served")]
+        public static partial void Checkpoint(ILogger logger, ulong number, EngineSkeleton.Primitives.Hash256 hash);
     }
 }

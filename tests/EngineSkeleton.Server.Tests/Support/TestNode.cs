@@ -33,20 +33,44 @@ internal sealed class TestNode : IAsyncDisposable
 
     public Uri HttpUri => new($"http://127.0.0.1:{Host.HttpPort}/");
 
-    public static async Task<TestNode> StartAsync(params string[] extraArgs)
+    public static Task<TestNode> StartAsync(params string[] extraArgs) =>
+        StartAsync(Path.Combine(ExecutionApisChain.Directory, "genesis.json"), [], extraArgs);
+
+    /// <summary>
+    /// A node for the chain of <paramref name="genesis"/> whose syncer has <paramref name="peers"/> before it starts
+    /// (so a --sync.checkpoint block can be fetched from them at startup).
+    /// </summary>
+    public static async Task<TestNode> StartAsync(string genesis, IReadOnlyList<ISyncPeer> peers, params string[] extraArgs)
     {
         var dataDir = Directory.CreateTempSubdirectory("es-node-").FullName;
-        var host = NodeHost.Build(
-        [
-            "--datadir", dataDir,
-            "--genesis", Path.Combine(ExecutionApisChain.Directory, "genesis.json"),
-            "--authrpc.port", "0",
-            "--http.port", "0",
-            "--verbosity", "warn",
-            .. extraArgs,
-        ]);
-        await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        return new TestNode(host, dataDir);
+        NodeHost? host = null;
+        try
+        {
+            host = NodeHost.Build(
+            [
+                "--datadir", dataDir,
+                "--genesis", genesis,
+                "--authrpc.port", "0",
+                "--http.port", "0",
+                "--verbosity", "warn",
+                .. extraArgs,
+            ]);
+            foreach (var peer in peers)
+            {
+                host.App.Services.GetRequiredService<SkeletonSync>().AddPeer(peer);
+            }
+            await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            return new TestNode(host, dataDir);
+        }
+        catch
+        {
+            if (host is not null)
+            {
+                await host.DisposeAsync();
+            }
+            Directory.Delete(dataDir, recursive: true);
+            throw;
+        }
     }
 
     /// <summary>Makes blocks 1..<paramref name="number"/> of the execution-apis chain the node's canonical chain.</summary>
