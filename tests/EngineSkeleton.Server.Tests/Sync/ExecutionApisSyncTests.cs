@@ -39,4 +39,30 @@ public sealed class ExecutionApisSyncTests
         }
         Assert.Contains(servesDebug ? "debug_getRawBlock" : "eth_getBlockByNumber", source.Node.Calls); // the way the blocks came
     }
+
+    [Fact]
+    public async Task Anchored_at_a_post_merge_checkpoint_fetched_over_JSON_RPC_the_chain_above_it_syncs_to_VALID()
+    {
+        const ulong checkpoint = 40;
+        await using var source = await LoopbackRpcNode.StartAsync(FakeRpcNode.ExecutionApis);
+        await using var node = await TestNode.StartAsync(
+            "--sync.rpc", source.Url.ToString(), "--sync.checkpoint", $"{checkpoint}:{ExecutionApisChain.At(checkpoint).Header.Hash}");
+        var head = ExecutionApisChain.At(54).Header;
+        var filled = node.Backfilled(54);
+
+        var first = await node.Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(head.Hash), null);
+        await filled.WaitAsync(Bound);
+        var last = await node.Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(head.Hash), null);
+
+        Assert.Equal("SYNCING", first.FcuStatus());
+        Assert.Equal("VALID", last.FcuStatus());
+        for (ulong n = 0; n <= 54; n++)
+        {
+            var block = (await node.Public("eth_getBlockByNumber", PayloadWriter.Q(n), false)).Result();
+            var expected = n < checkpoint ? null : ExecutionApisChain.At(n).Header.Hash.ToString();
+            Assert.True(
+                block.ValueKind == System.Text.Json.JsonValueKind.Null ? expected is null : block.GetProperty("hash").GetString() == expected,
+                $"block {n} is {block}, expected {expected ?? "null"}");
+        }
+    }
 }
