@@ -27,12 +27,6 @@ namespace EngineSkeleton.Server.Hosting;
 /// </summary>
 internal sealed partial class NodeHost : IAsyncDisposable
 {
-    /// <summary>
-    /// How long a fresh datadir waits at startup for a peer to serve the --sync.checkpoint block: peers may be starting
-    /// too, and without the anchor the node can answer nothing.
-    /// </summary>
-    public static readonly TimeSpan CheckpointFetchBound = TimeSpan.FromMinutes(2);
-
     private readonly SkeletonStore _skeletonStore;
 
     /// <summary>A checkpoint a fresh datadir must fetch before the node serves anything; null once the store has its anchor.</summary>
@@ -137,7 +131,7 @@ internal sealed partial class NodeHost : IAsyncDisposable
             }
             else
             {
-                pendingCheckpoint = InitializeAtCheckpoint(store, checkpoint);
+                pendingCheckpoint = CheckpointAnchor.Initialize(store, checkpoint);
             }
         }
         catch (StoreException e)
@@ -243,7 +237,7 @@ internal sealed partial class NodeHost : IAsyncDisposable
     {
         if (_pendingCheckpoint is { } checkpoint)
         {
-            await FetchCheckpointAsync(checkpoint, cancellationToken).ConfigureAwait(false);
+            await CheckpointAnchor.FetchAsync(App.Services, Store, checkpoint, cancellationToken).ConfigureAwait(false);
             _pendingCheckpoint = null;
         }
         try
@@ -267,49 +261,6 @@ internal sealed partial class NodeHost : IAsyncDisposable
             await App.DisposeAsync().ConfigureAwait(false);
             _skeletonStore.Dispose();
             Store.Dispose();
-        }
-    }
-
-    /// <summary>
-    /// With --sync.checkpoint: a fresh store waits for the block to be fetched (returned); a used one must be anchored
-    /// at that block or hold it (a datadir synced from an older anchor), else the node would mix two chains.
-    /// </summary>
-    private static SyncCheckpoint? InitializeAtCheckpoint(ChainStore store, SyncCheckpoint checkpoint)
-    {
-        if (store.StoredAnchor is not { } stored)
-        {
-            return checkpoint;
-        }
-        if (store.GetBlock(checkpoint.Hash) is { } held && held.Header.Number == checkpoint.Number)
-        {
-            store.Initialize(held);
-            if (store.GetCanonicalHash(checkpoint.Number) == checkpoint.Hash)
-            {
-                return null;
-            }
-        }
-        throw new StoreException(
-            $"the datadir holds the chain anchored at {stored}, which does not have --sync.checkpoint block {checkpoint} as canonical; use another --datadir");
-    }
-
-    private async Task FetchCheckpointAsync(SyncCheckpoint checkpoint, CancellationToken cancellationToken)
-    {
-        if (App.Services.GetRequiredService<PeerSet>().Count == 0)
-        {
-            throw new StartupException($"--sync.checkpoint {checkpoint.Number}:{checkpoint.Hash} on a fresh datadir needs a --sync.rpc peer to fetch the block from");
-        }
-        var fetched = await App.Services.GetRequiredService<CheckpointFetcher>().FetchAsync(checkpoint, CheckpointFetchBound, cancellationToken).ConfigureAwait(false);
-        if (fetched.Block is not { } block)
-        {
-            throw new StartupException(fetched.Error!);
-        }
-        try
-        {
-            Store.Initialize(block);
-        }
-        catch (StoreException e)
-        {
-            throw new StartupException(e.Message, e);
         }
     }
 
