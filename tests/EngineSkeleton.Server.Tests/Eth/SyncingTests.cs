@@ -90,7 +90,7 @@ public sealed class SyncingTests
         Assert.Equal(JsonValueKind.False, (await Syncing(node)).ValueKind);
 
         var filled = node.Backfilled(54);
-        var first = await node.Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(head.Hash), null);
+        var first = await node.ForkchoiceStartingSync(head.Hash);
         Assert.Equal("SYNCING", first.FcuStatus());
 
         // Linked: the skeleton holds 11..54, nothing is filled yet; the sync started from the canonical head, 10.

@@ -97,6 +97,25 @@ internal sealed class TestNode : IAsyncDisposable
         return done.Task;
     }
 
+    /// <summary>
+    /// forkchoiceUpdatedV3(head) as a beacon node sends it, repeated (at most 10 times, as a beacon node would every
+    /// slot) while the node could not get the head's header from a peer within its 1 s bound (a loaded machine) and
+    /// so only announced the hash. Returns the last answer: SYNCING once a sync has started on the header.
+    /// </summary>
+    public async Task<JsonElement> ForkchoiceStartingSync(EngineSkeleton.Primitives.Hash256 head)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var answer = await Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(head), null);
+            var status = (await Public("skeleton_status")).Result();
+            var started = status.GetProperty("announcedNumber").ValueKind != JsonValueKind.Null;
+            if (answer.FcuStatus() != "SYNCING" || started || attempt == 10)
+            {
+                return answer;
+            }
+        }
+    }
+
     public string Jwt() => JwtTestTokens.Hs256(Host.Secret.ToArray(), DateTimeOffset.UtcNow.ToUnixTimeSeconds());
 
     /// <summary>Calls the Engine API port; returns the whole response object.</summary>

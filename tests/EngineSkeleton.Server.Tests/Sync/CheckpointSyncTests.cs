@@ -86,7 +86,7 @@ public sealed class CheckpointSyncTests : IDisposable
         Assert.Null(await HashAt(node, "earliest"));
 
         var filled = node.Backfilled(Head);
-        var first = await node.Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(_chain[(int)Head].Hash), null);
+        var first = await node.ForkchoiceStartingSync(_chain[(int)Head].Hash);
         Assert.Equal("SYNCING", first.FcuStatus());
         await filled.WaitAsync(Bound);
         var last = await node.Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(_chain[(int)Head].Hash), null);

@@ -23,7 +23,7 @@ public sealed class ExecutionApisSyncTests
         var head = ExecutionApisChain.At(54).Header;
         var filled = node.Backfilled(54);
 
-        var first = await node.Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(head.Hash), null);
+        var first = await node.ForkchoiceStartingSync(head.Hash);
         Assert.True(first.FcuStatus() == "SYNCING", $"{because}: {first}");
         await filled.WaitAsync(Bound);
         var last = await node.Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(head.Hash), null);
@@ -50,7 +50,7 @@ public sealed class ExecutionApisSyncTests
         var head = ExecutionApisChain.At(54).Header;
         var filled = node.Backfilled(54);
 
-        var first = await node.Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(head.Hash), null);
+        var first = await node.ForkchoiceStartingSync(head.Hash);
         await filled.WaitAsync(Bound);
         var last = await node.Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(head.Hash), null);
 
