@@ -29,21 +29,28 @@ internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync
     [JsonRpcMethod("eth_blockNumber")]
     public string BlockNumber() => Params.Quantity(store.HeadHeader.Number);
 
-    /// <summary>false when the node has the head the beacon node asked for; else geth's progress object.</summary>
+    /// <summary>
+    /// false when the node holds the last head the beacon node asked for; else the three fields of execution-apis'
+    /// SyncingStatus: startingBlock = the canonical head when this sync began, currentBlock = the canonical head
+    /// (the last block backfilled), highestBlock = the skeleton's head (or the announced head, if higher or no
+    /// header is downloaded yet). geth's snap-sync and index fields are left out: this node has no state to heal
+    /// and no indexes, and the spec's object allows no other properties (docs/decisions.md).
+    /// </summary>
     [JsonRpcMethod("eth_syncing")]
     public object Syncing()
     {
         var status = sync.Status();
-        var head = store.HeadHeader;
         if (status.AnnouncedHead is not { } announced || store.HasBlock(announced))
         {
             return false;
         }
+        var current = store.HeadHeader.Number;
+        var skeletonHead = status.Subchains.Count > 0 ? status.Subchains[0].Head : 0;
         return new Dictionary<string, string>
         {
-            ["startingBlock"] = Params.Quantity(head.Number),
-            ["currentBlock"] = Params.Quantity(head.Number),
-            ["highestBlock"] = Params.Quantity(Math.Max(status.AnnouncedNumber ?? head.Number, head.Number)),
+            ["startingBlock"] = Params.Quantity(Math.Min(status.StartingBlock ?? current, current)),
+            ["currentBlock"] = Params.Quantity(current),
+            ["highestBlock"] = Params.Quantity(Math.Max(Math.Max(skeletonHead, status.AnnouncedNumber ?? 0), current)),
         };
     }
 

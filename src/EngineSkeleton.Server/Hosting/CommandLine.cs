@@ -21,6 +21,7 @@ internal static class CommandLine
         ["--http.port"] = "Http:Port",
         ["--rpc.maxbody"] = "Rpc:MaxRequestBodyBytes",
         ["--sync.rpc"] = "Sync:Rpc",
+        ["--sync.checkpoint"] = "Sync:Checkpoint",
     };
 
     /// <summary>Flags that may be given more than once; each use becomes the next index of an array key.</summary>

@@ -13,6 +13,7 @@ using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Beacon;
+using EngineSkeleton.Sync.Checkpoint;
 using EngineSkeleton.Sync.Peers;
 using EngineSkeleton.Sync.Peers.Rpc;
 using EngineSkeleton.Sync.Skeleton;
@@ -28,9 +29,13 @@ internal sealed partial class NodeHost : IAsyncDisposable
 {
     private readonly SkeletonStore _skeletonStore;
 
-    private NodeHost(WebApplication app, ChainStore store, SkeletonStore skeletonStore, ChainSetup chain, JwtSecret secret, string secretPath, int enginePort, int httpPort, RpcEndpoint engine, RpcEndpoint http)
+    /// <summary>A checkpoint a fresh datadir must fetch before the node serves anything; null once the store has its anchor.</summary>
+    private SyncCheckpoint? _pendingCheckpoint;
+
+    private NodeHost(WebApplication app, ChainStore store, SkeletonStore skeletonStore, ChainSetup chain, JwtSecret secret, string secretPath, int enginePort, int httpPort, RpcEndpoint engine, RpcEndpoint http, SyncCheckpoint? pendingCheckpoint)
     {
         _skeletonStore = skeletonStore;
+        _pendingCheckpoint = pendingCheckpoint;
         App = app;
         Store = store;
         Chain = chain;
@@ -107,14 +112,31 @@ internal sealed partial class NodeHost : IAsyncDisposable
             throw new StartupException($"JWT secret {secretPath}: {e.Message}", e);
         }
 
+        var checkpoint = string.IsNullOrWhiteSpace(sync.Checkpoint) ? null : SyncCheckpoint.Parse(sync.Checkpoint, out _);
         ChainStore store;
+        SyncCheckpoint? pendingCheckpoint = null;
         try
         {
             store = ChainStore.Open(Path.Combine(dataDir, "chain.db"));
-            store.Initialize(chain.Anchor);
         }
         catch (StoreException e)
         {
+            throw new StartupException(e.Message, e);
+        }
+        try
+        {
+            if (checkpoint is null)
+            {
+                store.Initialize(chain.Anchor);
+            }
+            else
+            {
+                pendingCheckpoint = CheckpointAnchor.Initialize(store, checkpoint);
+            }
+        }
+        catch (StoreException e)
+        {
+            store.Dispose();
             throw new StartupException(e.Message, e);
         }
 
@@ -155,8 +177,9 @@ internal sealed partial class NodeHost : IAsyncDisposable
         services.AddSingleton(new BlockValidator(chain.Spec));
         services.AddSingleton<IBackfiller, Backfiller>();
         services.AddSingleton<IChainLink>(new ChainLink(store));
+        services.AddSingleton<CheckpointFetcher>();
         services.AddSingleton<SkeletonSync>();
-        services.AddSingleton<IBeaconSync>(sp => new BeaconSync(sp.GetRequiredService<SkeletonSync>(), sp.GetRequiredService<PeerSet>(), h => store.GetHeader(h)?.Number));
+        services.AddSingleton<IBeaconSync>(sp => new BeaconSync(sp.GetRequiredService<SkeletonSync>(), sp.GetRequiredService<PeerSet>(), h => store.GetHeader(h)?.Number, () => store.HeadHeader.Number));
         services.AddSingleton<InvalidBlocks>();
         services.AddSingleton<PendingHeaders>();
         services.AddSingleton<EngineLocks>();
@@ -192,6 +215,10 @@ internal sealed partial class NodeHost : IAsyncDisposable
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EngineSkeleton");
         Log.Starting(logger, chain.Spec.Name, chain.Spec.ChainId, chain.Anchor.Header.Hash, dataDir);
+        if (checkpoint is not null)
+        {
+            Log.Checkpoint(logger, checkpoint.Number, checkpoint.Hash);
+        }
         Log.TrustModel(logger);
         Log.Endpoints(logger, $"http://{auth.Addr}:{enginePort}", $"http://{http.Addr}:{httpPort}", secretPath);
         foreach (var url in sync.Rpc)
@@ -199,11 +226,20 @@ internal sealed partial class NodeHost : IAsyncDisposable
             Log.RpcPeer(logger, url);
         }
         loggerFactory.Dispose();
-        return new NodeHost(app, store, skeletonStore, chain, secret, secretPath, enginePort, httpPort, engine, readOnly);
+        return new NodeHost(app, store, skeletonStore, chain, secret, secretPath, enginePort, httpPort, engine, readOnly, pendingCheckpoint);
     }
 
+    /// <summary>
+    /// Fetches the checkpoint block of a fresh datadir (if any) and makes it the chain's anchor, then starts both
+    /// listeners. Throws <see cref="StartupException"/>.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        if (_pendingCheckpoint is { } checkpoint)
+        {
+            await CheckpointAnchor.FetchAsync(App.Services, Store, checkpoint, cancellationToken).ConfigureAwait(false);
+            _pendingCheckpoint = null;
+        }
         try
         {
             await App.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -301,5 +337,8 @@ internal sealed partial class NodeHost : IAsyncDisposable
 
         [LoggerMessage(4, LogLevel.Information, "Sync peer over JSON-RPC url={Url}")]
         public static partial void RpcPeer(ILogger logger, string url);
+
+        [LoggerMessage(5, LogLevel.Information, "Anchored at checkpoint number={Number} hash={Hash}: history below it is neither fetched nor served")]
+        public static partial void Checkpoint(ILogger logger, ulong number, EngineSkeleton.Primitives.Hash256 hash);
     }
 }

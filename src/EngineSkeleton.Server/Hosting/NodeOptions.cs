@@ -1,4 +1,5 @@
 using System.Net;
+using EngineSkeleton.Sync.Checkpoint;
 
 namespace EngineSkeleton.Server.Hosting;
 
@@ -44,6 +45,12 @@ internal sealed class SyncOptions
 {
     /// <summary>JSON-RPC URLs of existing nodes to sync from (--sync.rpc, repeatable).</summary>
     public string[] Rpc { get; set; } = [];
+
+    /// <summary>
+    /// NUMBER:HASH of a trusted post-merge block to start the local chain from instead of the genesis
+    /// (--sync.checkpoint, brief §3.1); fetched from the peers on a fresh datadir.
+    /// </summary>
+    public string? Checkpoint { get; set; }
 }
 
 /// <summary>Section "Rpc": limits shared by both endpoints.</summary>
@@ -96,6 +103,10 @@ internal static class OptionChecks
             {
                 return $"--sync.rpc '{url}' is not an http(s) URL";
             }
+        }
+        if (!string.IsNullOrWhiteSpace(sync.Checkpoint) && SyncCheckpoint.Parse(sync.Checkpoint, out var checkpointError) is null)
+        {
+            return $"--sync.checkpoint '{sync.Checkpoint}' {checkpointError}";
         }
         return null;
     }

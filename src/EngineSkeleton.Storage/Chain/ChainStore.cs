@@ -27,6 +27,7 @@ public sealed class ChainStore : IDisposable
     private readonly Lock _writeLock = new();
     private readonly HeaderCache _headers = new(HeaderCacheSize);
     private volatile BlockHeader? _head;
+    private volatile BlockHeader? _anchor;
     private Hash256? _safe;
     private Hash256? _finalized;
 
@@ -48,6 +49,15 @@ public sealed class ChainStore : IDisposable
     public BlockHeader HeadHeader => _head ?? throw new InvalidOperationException("chain store has no genesis yet");
 
     public Hash256 GenesisHash => ReadMeta(Genesis) ?? throw new InvalidOperationException("chain store has no genesis yet");
+
+    /// <summary>
+    /// The block the local chain starts from: the genesis, or a --sync.checkpoint block (brief §3.1). Nothing below it
+    /// is held or needed; the skeleton links to it.
+    /// </summary>
+    public BlockHeader AnchorHeader => _anchor ?? throw new InvalidOperationException("chain store has no genesis yet");
+
+    /// <summary>The anchor a used store was initialized with, read before <see cref="Initialize"/>; null for a fresh store.</summary>
+    public Hash256? StoredAnchor => ReadMeta(Genesis);
 
     public Hash256? SafeHash
     {
@@ -88,6 +98,7 @@ public sealed class ChainStore : IDisposable
                         $"the datadir holds the chain anchored at {known} but this node was started for {anchor.Header.Hash}; use another --datadir");
                 }
                 _head = GetHeader(ReadMeta(Head) ?? known) ?? throw new StoreException("chain store is corrupt: head block missing");
+                _anchor = GetHeader(known) ?? throw new StoreException("chain store is corrupt: anchor block missing");
                 _safe = ReadMeta(Safe);
                 _finalized = ReadMeta(Finalized);
                 return;
@@ -100,6 +111,7 @@ public sealed class ChainStore : IDisposable
                 PutMeta(Head, anchor.Header.Hash);
             });
             _head = anchor.Header;
+            _anchor = anchor.Header;
         }
     }
 

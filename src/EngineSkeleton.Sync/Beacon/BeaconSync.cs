@@ -9,11 +9,16 @@ namespace EngineSkeleton.Sync.Beacon;
 /// The facade the Engine API talks to: heads go to the skeleton loop, headers by hash come from peers, and the
 /// status merges what the beacon node announced with what the skeleton holds.
 /// </summary>
-public sealed class BeaconSync(SkeletonSync skeleton, PeerSet peers, Func<Hash256, ulong?> numberOf) : IBeaconSync
+/// <param name="skeleton">The skeleton loop heads are handed to.</param>
+/// <param name="peers">The peers headers by hash are asked of.</param>
+/// <param name="numberOf">The number of a block the local chain holds, or null if it holds none with that hash.</param>
+/// <param name="localHead">The canonical head's number: where a sync starts from (eth_syncing's startingBlock).</param>
+public sealed class BeaconSync(SkeletonSync skeleton, PeerSet peers, Func<Hash256, ulong?> numberOf, Func<ulong>? localHead = null) : IBeaconSync
 {
     private readonly Lock _lock = new();
     private Hash256? _announced;
     private ulong? _announcedNumber;
+    private ulong? _startingBlock;
 
     public Task<SyncRequestOutcome> SyncAsync(BlockHeader head, Hash256 finalized, bool force)
     {
@@ -21,6 +26,7 @@ public sealed class BeaconSync(SkeletonSync skeleton, PeerSet peers, Func<Hash25
         {
             if (force || _announcedNumber is null || head.Number > _announcedNumber)
             {
+                NoteSyncStart();
                 (_announced, _announcedNumber) = (head.Hash, head.Number);
             }
         }
@@ -31,7 +37,21 @@ public sealed class BeaconSync(SkeletonSync skeleton, PeerSet peers, Func<Hash25
     {
         lock (_lock)
         {
+            NoteSyncStart();
             (_announced, _announcedNumber) = (head, null);
+        }
+    }
+
+    /// <summary>
+    /// A sync begins when a head is announced while none is outstanding (none yet, or the last one is held): the
+    /// canonical head then is where it started from, as geth's syncStatsChainOrigin. Heads announced while one is
+    /// outstanding (a beacon node repeats its forkchoice every slot) continue the same sync. Called under the lock.
+    /// </summary>
+    private void NoteSyncStart()
+    {
+        if (_announced is not { } previous || numberOf(previous) is not null)
+        {
+            _startingBlock = localHead?.Invoke();
         }
     }
 
@@ -79,7 +99,8 @@ public sealed class BeaconSync(SkeletonSync skeleton, PeerSet peers, Func<Hash25
                 live.Count == 0 && snapshot.State != "linked" && _announced is not null ? "waiting for peers" : snapshot.State,
                 snapshot.Downloaded,
                 snapshot.HeadersPerSecond,
-                live);
+                live,
+                _startingBlock);
         }
     }
 }

@@ -36,7 +36,10 @@ public enum SyncRequestOutcome
 /// <summary>A contiguous run of downloaded headers, newest first in the progress (geth's subchain).</summary>
 public sealed record SubchainStatus(ulong Head, ulong Tail, Hash256 Next);
 
-/// <summary>The syncer as skeleton_status reports it.</summary>
+/// <summary>
+/// The syncer as skeleton_status and eth_syncing report it. <c>StartingBlock</c> is the canonical head's
+/// number when the current sync began (null if none began, or the local head was not given).
+/// </summary>
 public sealed record BeaconSyncStatus(
     Hash256? AnnouncedHead,
     ulong? AnnouncedNumber,
@@ -46,4 +49,5 @@ public sealed record BeaconSyncStatus(
     string State,
     ulong Downloaded = 0,
     double HeadersPerSecond = 0,
-    IReadOnlyList<PeerStatus>? Peers = null);
+    IReadOnlyList<PeerStatus>? Peers = null,
+    ulong? StartingBlock = null);

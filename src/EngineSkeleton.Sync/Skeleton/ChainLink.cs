@@ -11,4 +11,6 @@ public sealed class ChainLink(ChainStore chain) : IChainLink
 {
     public bool IsLinked(ulong number, Hash256 hash) =>
         number <= chain.HeadHeader.Number && chain.GetCanonicalHash(number) == hash && chain.HasBlock(hash);
+
+    public ulong AnchorNumber => chain.AnchorHeader.Number;
 }

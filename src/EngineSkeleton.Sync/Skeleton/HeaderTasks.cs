@@ -49,11 +49,12 @@ internal static class HeaderTasks
     }
 
     /// <summary>
-    /// Tasks with something to fetch under <paramref name="scratchHead"/>: all of them, unless the genesis is
-    /// less than a window away. A head of 0 (the tail is block 1) leaves none.
+    /// Tasks with something to fetch under <paramref name="scratchHead"/>: all of them, unless the genesis (or the
+    /// local chain's <paramref name="anchor"/>, a checkpoint) is less than a window away. A head at the anchor (the
+    /// tail is the block above it) leaves none.
     /// </summary>
-    public static int TasksFitting(ulong scratchHead) =>
-        (int)Math.Min(TaskCount, (scratchHead + RequestHeaders - 1) / RequestHeaders);
+    public static int TasksFitting(ulong scratchHead, ulong anchor = 0) =>
+        scratchHead <= anchor ? 0 : (int)Math.Min(TaskCount, (scratchHead - anchor + RequestHeaders - 1) / RequestHeaders);
 
     /// <summary>The window slot holding <paramref name="number"/>, or −1 if the number is above the head or below the window.</summary>
     public static int SlotOf(ulong scratchHead, ulong number) =>
@@ -69,13 +70,16 @@ internal static class HeaderTasks
         return slot < 0 ? -1 : slot / RequestHeaders;
     }
 
-    /// <summary>The request for <paramref name="task"/>: (head − 512·task, min(512, that origin)), newest first.</summary>
-    public static HeaderRange RangeOf(ulong scratchHead, int task)
+    /// <summary>
+    /// The request for <paramref name="task"/>: (head − 512·task, min(512, that origin − anchor)), newest first; the
+    /// anchor (0: the genesis) and anything below it are never asked for.
+    /// </summary>
+    public static HeaderRange RangeOf(ulong scratchHead, int task, ulong anchor = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(task);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(task, TasksFitting(scratchHead));
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(task, TasksFitting(scratchHead, anchor));
         var origin = scratchHead - ((ulong)task * RequestHeaders);
-        return new HeaderRange(origin, (int)Math.Min(RequestHeaders, origin));
+        return new HeaderRange(origin, (int)Math.Min(RequestHeaders, origin - anchor));
     }
 
     /// <summary>

@@ -9,4 +9,10 @@ namespace EngineSkeleton.Sync.Skeleton;
 public interface IChainLink
 {
     bool IsLinked(ulong number, Hash256 hash);
+
+    /// <summary>
+    /// The number of the local chain's anchor (the genesis, or a --sync.checkpoint block): the skeleton never asks for
+    /// headers at or below it, since the link is found at anchor + 1 and a peer need hold nothing older (brief §3.1).
+    /// </summary>
+    ulong AnchorNumber => 0;
 }

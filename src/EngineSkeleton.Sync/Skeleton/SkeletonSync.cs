@@ -331,7 +331,8 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     private void AssignTasks(int cycle, CancellationToken token)
     {
         var idle = new List<ISyncPeer>(_peers.IdlePeersFastestFirst());
-        var fitting = HeaderTasks.TasksFitting(_scratchHead);
+        var anchor = _chain.AnchorNumber; // a checkpoint: nothing at or below it is asked for
+        var fitting = HeaderTasks.TasksFitting(_scratchHead, anchor);
         for (var task = 0; task < fitting && idle.Count > 0; task++)
         {
             if (_owners[task] is not null)
@@ -346,7 +347,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
             idle.RemoveAt(pick);
             _owners[task] = peer;
             _peers.MarkBusy(peer);
-            var range = HeaderTasks.RangeOf(_scratchHead, task);
+            var range = HeaderTasks.RangeOf(_scratchHead, task, anchor);
             _ = FetchAsync(cycle, range, peer, token);
         }
     }

@@ -54,6 +54,26 @@ public sealed class HeaderTasksTests
     }
 
     [Theory]
+    [InlineData("a head at the checkpoint leaves nothing to fetch", 1_000UL, 1_000UL, 0, 0, 0UL, 0)]
+    [InlineData("one header above the checkpoint is one task of one header", 1_001UL, 1_000UL, 1, 0, 1_001UL, 1)]
+    [InlineData("the task reaching the checkpoint stops just above it", 1_599UL, 1_000UL, 2, 1, 1_087UL, 87)]
+    [InlineData("a batch may end exactly above the checkpoint", 2_024UL, 1_000UL, 2, 1, 1_512UL, 512)]
+    [InlineData("far above the checkpoint every task fits and is full", 1_000_000UL, 1_000UL, 256, 255, 869_440UL, 512)]
+    public void Tasks_stop_above_a_checkpoint_anchor(string proves, ulong scratchHead, ulong anchor, int fitting, int task, ulong origin, int count)
+    {
+        Assert.NotEmpty(proves);
+        Assert.Equal(fitting, HeaderTasks.TasksFitting(scratchHead, anchor));
+        if (fitting == 0)
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => HeaderTasks.RangeOf(scratchHead, 0, anchor));
+            return;
+        }
+        var range = HeaderTasks.RangeOf(scratchHead, task, anchor);
+        Assert.Equal(new HeaderRange(origin, count), range);
+        Assert.True(range.Lowest > anchor, "the anchor and what lies below it are never requested");
+    }
+
+    [Theory]
     [InlineData("a task past the genesis does not exist", 1_000UL, 2)]
     [InlineData("an empty window has no task 0", 0UL, 0)]
     [InlineData("a task past the window does not exist", 1_000_000UL, 256)]

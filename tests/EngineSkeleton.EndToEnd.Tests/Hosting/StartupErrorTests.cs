@@ -33,6 +33,9 @@ public sealed class StartupErrorTests : IDisposable
         { "an address that is not an IP", ["--authrpc.addr", "example.org"], "", "is not an IP address" },
         { "an unknown verbosity", ["--verbosity", "loud"], "", "--verbosity" },
         { "a chain store that is not LiteDB", ["--genesis", Genesis], "chain.db:" + new string('x', 9000), "corrupt" },
+        { "a checkpoint that is not NUMBER:HASH", ["--sync.checkpoint", "12345"], "", "--sync.checkpoint '12345' is not NUMBER:HASH" },
+        { "a checkpoint whose hash is short", ["--sync.checkpoint", "40:0x" + new string('a', 62)], "", "is not 32 bytes" },
+        { "a checkpoint on a fresh datadir with no peer to fetch it from", ["--genesis", Genesis, "--sync.checkpoint", "40:0x" + new string('a', 64)], "", "needs a --sync.rpc peer" },
     };
 
     [Theory]

@@ -3,8 +3,12 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EngineSkeleton.Server.Hosting;
+using EngineSkeleton.Sync.Backfill;
+using EngineSkeleton.Sync.Peers;
+using EngineSkeleton.Sync.Skeleton;
 using EngineSkeleton.Tests.Auth;
 using EngineSkeleton.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EngineSkeleton.Tests.Engine;
 
@@ -30,23 +34,47 @@ internal sealed class TestNode : IAsyncDisposable
     public Uri HttpUri => new($"http://127.0.0.1:{Host.HttpPort}/");
 
     public static Task<TestNode> StartAsync(params string[] extraArgs) =>
-        StartWithGenesisAsync(Path.Combine(ExecutionApisChain.Directory, "genesis.json"), extraArgs);
+        StartAsync(Path.Combine(ExecutionApisChain.Directory, "genesis.json"), [], extraArgs);
 
     /// <summary>The node started for another chain's genesis.json (e.g. one whose descendants GeneratedChain builds).</summary>
-    public static async Task<TestNode> StartWithGenesisAsync(string genesisPath, params string[] extraArgs)
+    public static Task<TestNode> StartWithGenesisAsync(string genesisPath, params string[] extraArgs) =>
+        StartAsync(genesisPath, [], extraArgs);
+
+    /// <summary>
+    /// A node for the chain of <paramref name="genesis"/> whose syncer has <paramref name="peers"/> before it starts
+    /// (so a --sync.checkpoint block can be fetched from them at startup).
+    /// </summary>
+    public static async Task<TestNode> StartAsync(string genesis, IReadOnlyList<ISyncPeer> peers, params string[] extraArgs)
     {
         var dataDir = Directory.CreateTempSubdirectory("es-node-").FullName;
-        var host = NodeHost.Build(
-        [
-            "--datadir", dataDir,
-            "--genesis", genesisPath,
-            "--authrpc.port", "0",
-            "--http.port", "0",
-            "--verbosity", "warn",
-            .. extraArgs,
-        ]);
-        await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        return new TestNode(host, dataDir);
+        NodeHost? host = null;
+        try
+        {
+            host = NodeHost.Build(
+            [
+                "--datadir", dataDir,
+                "--genesis", genesis,
+                "--authrpc.port", "0",
+                "--http.port", "0",
+                "--verbosity", "warn",
+                .. extraArgs,
+            ]);
+            foreach (var peer in peers)
+            {
+                host.App.Services.GetRequiredService<SkeletonSync>().AddPeer(peer);
+            }
+            await host.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            return new TestNode(host, dataDir);
+        }
+        catch
+        {
+            if (host is not null)
+            {
+                await host.DisposeAsync();
+            }
+            Directory.Delete(dataDir, recursive: true);
+            throw;
+        }
     }
 
     /// <summary>Makes blocks 1..<paramref name="number"/> of the execution-apis chain the node's canonical chain.</summary>
@@ -54,6 +82,42 @@ internal sealed class TestNode : IAsyncDisposable
     {
         Host.Store.WriteBlocks([.. ExecutionApisChain.Blocks.Take((int)number)]);
         Host.Store.SetForkchoice(ExecutionApisChain.At(number).Header, null, null);
+    }
+
+    /// <summary>Hands the node's syncer an in-process peer, as --sync.rpc would a JSON-RPC one.</summary>
+    public void AddPeer(ISyncPeer peer) => Host.App.Services.GetRequiredService<SkeletonSync>().AddPeer(peer);
+
+    /// <summary>Completes when the backfiller has made block <paramref name="number"/> (or a higher one) canonical.</summary>
+    public Task Backfilled(ulong number)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ((Backfiller)Host.App.Services.GetRequiredService<IBackfiller>()).AfterRun = head =>
+        {
+            if (head.Number >= number)
+            {
+                done.TrySetResult();
+            }
+        };
+        return done.Task;
+    }
+
+    /// <summary>
+    /// forkchoiceUpdatedV3(head) as a beacon node sends it, repeated (at most 10 times, as a beacon node would every
+    /// slot) while the node could not get the head's header from a peer within its 1 s bound (a loaded machine) and
+    /// so only announced the hash. Returns the last answer: SYNCING once a sync has started on the header.
+    /// </summary>
+    public async Task<JsonElement> ForkchoiceStartingSync(EngineSkeleton.Primitives.Hash256 head)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var answer = await Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(head), null);
+            var status = (await Public("skeleton_status")).Result();
+            var started = status.GetProperty("announcedNumber").ValueKind != JsonValueKind.Null;
+            if (answer.FcuStatus() != "SYNCING" || started || attempt == 10)
+            {
+                return answer;
+            }
+        }
     }
 
     public string Jwt() => JwtTestTokens.Hs256(Host.Secret.ToArray(), DateTimeOffset.UtcNow.ToUnixTimeSeconds());
