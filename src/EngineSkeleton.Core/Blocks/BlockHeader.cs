@@ -102,11 +102,25 @@ public sealed record BlockHeader
             var cache = Volatile.Read(ref _hash);
             if (cache is null || !ReferenceEquals(cache.Owner, this))
             {
-                cache = new HashCache(this, Keccak256.Hash(Encode()));
+                var encoded = Encode();
+                cache = new HashCache(this, Keccak256.Hash(encoded), encoded);
                 Volatile.Write(ref _hash, cache);
             }
             return cache.Hash;
         }
+    }
+
+    /// <summary>
+    /// The header's RLP as <see cref="Encode"/> gives it, without encoding again when the bytes are at hand: a
+    /// decoded header keeps the bytes it was decoded (and hashed) from, a built one the bytes its <see cref="Hash"/>
+    /// was computed from. The skeleton stores every downloaded header; re-encoding each on the store's single writer
+    /// cost 0.4–0.6 µs a header there (docs/benchmarks.md, Header RLP). The array may be shared with the header:
+    /// never modify it.
+    /// </summary>
+    public byte[] EncodedBytes()
+    {
+        var cache = Volatile.Read(ref _hash);
+        return cache is not null && ReferenceEquals(cache.Owner, this) ? cache.Encoded : Encode();
     }
 
     public byte[] Encode()
@@ -212,7 +226,7 @@ public sealed record BlockHeader
             RequestsHash = count >= PragueFields ? fields.ReadHash256() : null,
         };
         fields.EnsureEnd();
-        header._hash = new HashCache(header, Keccak256.Hash(raw));
+        header._hash = new HashCache(header, Keccak256.Hash(raw), raw.ToArray());
         return header;
     }
 
@@ -314,10 +328,13 @@ public sealed record BlockHeader
         return count;
     }
 
-    private sealed class HashCache(BlockHeader owner, Hash256 hash)
+    /// <summary>The hash and the bytes it was computed from, for the header that owns them (a `with` copy does not).</summary>
+    private sealed class HashCache(BlockHeader owner, Hash256 hash, byte[] encoded)
     {
         public BlockHeader Owner { get; } = owner;
 
         public Hash256 Hash { get; } = hash;
+
+        public byte[] Encoded { get; } = encoded;
     }
 }

@@ -22,6 +22,18 @@ internal sealed record PeersChanged : SkeletonEvent
 /// </summary>
 internal sealed record Delivery(int Cycle, HeaderRange Range, ISyncPeer Peer, IReadOnlyList<BlockHeader>? Headers, ResponseVerdict Verdict, string? Failure, TimeSpan Elapsed) : SkeletonEvent;
 
+/// <summary>A peer's rest after an empty answer is over (<see cref="PeerBackoff"/>): it may take a task again.</summary>
+internal sealed record RestOver : SkeletonEvent
+{
+    public static readonly RestOver Instance = new();
+}
+
+/// <summary>The stall watchdog's periodic look at whether the sync still moves.</summary>
+internal sealed record WatchdogTick : SkeletonEvent
+{
+    public static readonly WatchdogTick Instance = new();
+}
+
 /// <summary>Stop for good.</summary>
 internal sealed record Terminate(TaskCompletionSource Done) : SkeletonEvent;
 

@@ -20,6 +20,17 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     /// <summary>geth logs sync progress every 8 s; operators know that rhythm.</summary>
     private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(8);
 
+    /// <summary>
+    /// How long the sync may go without writing a header, while it has peers and headers to fetch, before the
+    /// watchdog calls it stalled. Longer than the 60 s cap on a request's timeout
+    /// (<see cref="MessageRate.TimeoutCap"/>), so a request that timed out the ordinary way has been retried by then;
+    /// what is left is what timeouts do not catch: every peer answering empty, or a peer that ignores its timeout.
+    /// </summary>
+    internal static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(90);
+
+    /// <summary>How often the watchdog looks; a stall is noticed at most this long after <see cref="StallTimeout"/>.</summary>
+    internal static readonly TimeSpan StallCheckInterval = TimeSpan.FromSeconds(10);
+
     private readonly SkeletonStore _store;
     private readonly PeerSet _peers;
     private readonly IBackfiller _filler;
@@ -28,15 +39,23 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     private readonly ILogger<SkeletonSync> _logger;
     private readonly Channel<SkeletonEvent> _events = Channel.CreateUnbounded<SkeletonEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
+    private readonly PeerBackoff _backoff;
+    private readonly ITimer _restTimer;
+    private readonly ITimer _watchdog;
     private Task? _loop;
     private int _disposed;
 
     // Owned by the loop task alone.
     private SkeletonProgress? _progress;
     private int _cycle;
-    private BlockHeader?[] _scratch = [];
+    // The scratch window, one array of RequestHeaders slots per task, task 0 adjoining the tail. Sliding the window
+    // rotates the task arrays (256 references) instead of moving 131,072 header references with their GC write
+    // barriers for every 512 headers consumed.
+    private BlockHeader?[][] _scratch = [];
     private ISyncPeer?[] _owners = [];
     private ISyncPeer?[] _declined = []; // per task: the peer whose last answer to it was empty
+    private long[] _askedAt = []; // per task: when its request went out
+    private long _progressAt; // when the cycle started or last wrote headers: the watchdog's reference
     private ulong _scratchHead;
     private bool _linked;
     private ulong _pulled;
@@ -52,6 +71,10 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         _chain = chain;
         _time = time;
         _logger = logger;
+        _backoff = new PeerBackoff(time);
+        // Timer callbacks only post to the channel: the loop stays the one reader of all state.
+        _restTimer = time.CreateTimer(_ => _events.Writer.TryWrite(RestOver.Instance), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _watchdog = time.CreateTimer(_ => _events.Writer.TryWrite(WatchdogTick.Instance), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>What skeleton_status shows; replaced (never mutated) by the loop after every event.</summary>
@@ -60,7 +83,16 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     /// <summary>Test hook: called by the loop each time it publishes a snapshot (before it waits for the next event).</summary>
     internal Action<SkeletonSnapshot>? AfterEvent { get; set; }
 
-    public void Start() => _loop ??= Task.Run(RunAsync);
+    public void Start()
+    {
+        if (_loop is null)
+        {
+            // Ticks before the first cycle are read and ignored; arming here, not in the loop, means a test that
+            // has called Start sees every tick its clock moves through.
+            _watchdog.Change(StallCheckInterval, StallCheckInterval);
+            _loop = Task.Run(RunAsync);
+        }
+    }
 
     /// <summary>
     /// Hands a head to the loop and returns its answer: forced heads are always taken (a cycle restarts on them if
@@ -90,6 +122,8 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         {
             return;
         }
+        await _watchdog.DisposeAsync().ConfigureAwait(false);
+        await _restTimer.DisposeAsync().ConfigureAwait(false);
         if (_loop is { } loop)
         {
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -188,6 +222,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
             _scratch = [];
             _owners = [];
             _declined = [];
+            _askedAt = [];
         }
         // Suspend the backfiller before the skeleton changes under it; heads arriving meanwhile are answered, and
         // the newest forced one becomes the next cycle's target (geth drops them; the beacon node would have to
@@ -219,9 +254,15 @@ public sealed partial class SkeletonSync : IAsyncDisposable
             _store.WriteBatch([head], _progress);
             DeleteStale(init.Stale);
         }
-        _scratch = new BlockHeader?[HeaderTasks.ScratchHeaders];
+        _scratch = new BlockHeader?[HeaderTasks.TaskCount][];
+        for (var task = 0; task < _scratch.Length; task++)
+        {
+            _scratch[task] = new BlockHeader?[HeaderTasks.RequestHeaders];
+        }
         _owners = new ISyncPeer?[HeaderTasks.TaskCount];
         _declined = new ISyncPeer?[HeaderTasks.TaskCount];
+        _askedAt = new long[HeaderTasks.TaskCount];
+        _progressAt = _time.GetTimestamp();
         _scratchHead = _progress!.Subchains[0].Tail - 1;
         _linked = _progress.Subchains.Count == 1 && _chain.IsLinked(_scratchHead, _progress.Subchains[0].Next);
         Log.CycleStarting(_logger, head.Number, head.Hash, _scratchHead, _linked);
@@ -262,6 +303,9 @@ public sealed partial class SkeletonSync : IAsyncDisposable
                     break;
                 case PeersChanged when _linked:
                     _filler.Resume(); // the backfiller may have stopped for want of a peer with the bodies
+                    break;
+                case WatchdogTick when !_linked:
+                    CheckStalled();
                     break;
                 case Delivery d when d.Cycle != cycle:
                     _peers.MarkIdle(d.Peer); // a request of an earlier cycle is back: its peer is free
@@ -327,10 +371,11 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         return null;
     }
 
-    /// <summary>Idle peers, fastest first, take the lowest free tasks (brief §4, Retrieval).</summary>
+    /// <summary>Idle peers not resting, fastest first, take the lowest free tasks (brief §4, Retrieval).</summary>
     private void AssignTasks(int cycle, CancellationToken token)
     {
         var idle = new List<ISyncPeer>(_peers.IdlePeersFastestFirst());
+        idle.RemoveAll(_backoff.IsResting);
         var anchor = _chain.AnchorNumber; // a checkpoint: nothing at or below it is asked for
         var fitting = HeaderTasks.TasksFitting(_scratchHead, anchor);
         for (var task = 0; task < fitting && idle.Count > 0; task++)
@@ -341,14 +386,21 @@ public sealed partial class SkeletonSync : IAsyncDisposable
             }
             // A peer that answered this task empty lacks it: another idle peer goes first. Otherwise a tie in the
             // estimates hands the task back to the same peer for ever and the peer that has the headers never
-            // gets it. Alone, the lacking peer is asked again (as geth does: it may have caught up).
+            // gets it. Alone, the lacking peer is asked again once its rest is over (it may have caught up; geth
+            // asks again at once, which with a lone lacking peer is a request per loop turn).
             var pick = idle.Count > 1 && ReferenceEquals(idle[0], _declined[task]) ? 1 : 0;
             var peer = idle[pick];
             idle.RemoveAt(pick);
             _owners[task] = peer;
+            _askedAt[task] = _time.GetTimestamp();
             _peers.MarkBusy(peer);
             var range = HeaderTasks.RangeOf(_scratchHead, task, anchor);
             _ = FetchAsync(cycle, range, peer, token);
+        }
+        // Wake when the first rest ends, if a peer rests: nothing else may come to make the loop look again.
+        if (_backoff.NextWake() is { } wake)
+        {
+            _restTimer.Change(wake, Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -423,15 +475,20 @@ public sealed partial class SkeletonSync : IAsyncDisposable
             }
             else
             {
+                // It lacks the range: another idle peer goes first, and this one rests before it is asked again.
                 _declined[task] = d.Peer;
+                var rest = _backoff.Strike(d.Peer);
+                Log.PeerResting(_logger, d.Peer.Id, d.Range.Origin, rest.Strikes, rest.Until - _time.GetUtcNow());
             }
             return (false, false);
         }
+        _backoff.Clear(d.Peer);
         _peers.Update(d.Peer, d.Headers!.Count, d.Elapsed);
-        var slot = (int)(_scratchHead - d.Headers![0].Number);
+        // An accepted answer starts at its task's origin and is no longer than the task (ResponseCheck).
+        var slots = _scratch[task];
         for (var i = 0; i < d.Headers.Count; i++)
         {
-            _scratch[slot + i] = d.Headers[i];
+            slots[i] = d.Headers[i];
         }
         return ConsumeScratch();
     }
@@ -442,14 +499,15 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         var stale = new List<NumberRange>();
         var linked = false;
         var merged = false;
-        while (_scratch[0] is { } first)
+        while (_scratch[0][0] is { } first)
         {
+            var slots = _scratch[0];
             var subchain = _progress!.Subchains[0];
             if (subchain.Next != first.Hash)
             {
                 // The batch adjoining the tail must link to `next`: discard it and drop whoever served it.
                 Log.InvalidSkeletonHeaders(_logger, subchain.Tail - 1, subchain.Next, first.Hash);
-                Array.Clear(_scratch, 0, HeaderTasks.RequestHeaders);
+                Array.Clear(slots);
                 if (_owners[0] is { } owner)
                 {
                     Drop(owner, "headers do not link to the subchain tail");
@@ -458,7 +516,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
                 break;
             }
             var consumed = 0;
-            for (var i = 0; i < HeaderTasks.RequestHeaders && _scratch[i] is { } header; i++)
+            for (var i = 0; i < slots.Length && slots[i] is { } header; i++)
             {
                 consumed++;
                 batch.Add(header);
@@ -483,9 +541,12 @@ public sealed partial class SkeletonSync : IAsyncDisposable
                 }
                 break;
             }
-            HeaderTasks.Shift(_scratch.AsSpan(), HeaderTasks.RequestHeaders);
+            Array.Clear(slots);
+            HeaderTasks.Shift(_scratch.AsSpan(), 1);
+            _scratch[^1] = slots;
             HeaderTasks.Shift(_owners.AsSpan(), 1);
             HeaderTasks.Shift(_declined.AsSpan(), 1);
+            HeaderTasks.Shift(_askedAt.AsSpan(), 1);
             _scratchHead -= (ulong)consumed;
             var merging = SkeletonRules.MergeSubchains(_progress, _store.GetHeader);
             _progress = merging.Progress;
@@ -498,10 +559,52 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         if (batch.Count > 0)
         {
             _store.WriteBatch(batch, _progress!);
+            _progressAt = _time.GetTimestamp();
         }
         DeleteStale(stale);
         LogProgress(linked);
         return (linked, merged);
+    }
+
+    /// <summary>
+    /// The stall watchdog (brief §4): no header written for <see cref="StallTimeout"/> while there are live peers and
+    /// headers to fetch. Says so at Warn, then retries: a request out longer than its peer's timeout means the peer
+    /// ignores cancellation, so it is dropped and its task freed; every resting peer is asked again (its streak kept,
+    /// so one that still answers empty rests as long as before); tasks answered empty may go to anyone. The loop
+    /// then hands out the free tasks as after any event. The next warning needs another full period without progress.
+    /// </summary>
+    private void CheckStalled()
+    {
+        var stalledFor = _time.GetElapsedTime(_progressAt);
+        var anchor = _chain.AnchorNumber; // above a checkpoint there may be nothing left to fetch
+        var fitting = HeaderTasks.TasksFitting(_scratchHead, anchor);
+        var live = _peers.Count;
+        if (stalledFor < StallTimeout || live == 0 || fitting == 0)
+        {
+            return;
+        }
+        var outstanding = 0;
+        var hung = 0;
+        for (var task = 0; task < fitting; task++)
+        {
+            if (_owners[task] is not { } owner)
+            {
+                continue;
+            }
+            outstanding++;
+            var outFor = _time.GetElapsedTime(_askedAt[task]);
+            if (outFor > _peers.TimeoutFor(owner) + StallCheckInterval)
+            {
+                hung++;
+                _owners[task] = null;
+                Drop(owner, $"request for #{HeaderTasks.RangeOf(_scratchHead, task, anchor).Origin} outstanding {outFor.TotalSeconds:F0} s, past its timeout");
+            }
+        }
+        var resting = _backoff.Running().Count;
+        Log.Stalled(_logger, stalledFor, _progress!.Subchains[0].Tail, live, outstanding, hung, resting);
+        _backoff.EndRests();
+        Array.Clear(_declined);
+        _progressAt = _time.GetTimestamp();
     }
 
     /// <summary>
@@ -630,7 +733,10 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     private void Publish(string state)
     {
         var elapsed = _time.GetElapsedTime(_startedAt).TotalSeconds;
-        _snapshot = new SkeletonSnapshot(state, _progress, _linked, _pulled, _startedAt == 0 ? 0 : _pulled / Math.Max(elapsed, 0.001), _peers.Status());
+        _snapshot = new SkeletonSnapshot(state, _progress, _linked, _pulled, _startedAt == 0 ? 0 : _pulled / Math.Max(elapsed, 0.001), _peers.Status())
+        {
+            Resting = _backoff.Running(),
+        };
         AfterEvent?.Invoke(_snapshot);
     }
 
@@ -660,6 +766,12 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         [LoggerMessage(307, LogLevel.Error, "Cleaning spurious beacon sync leftovers")]
         public static partial void SpuriousLeftovers(ILogger logger);
 
+        [LoggerMessage(309, LogLevel.Debug, "Peer answered a header task empty, resting id={Peer} origin={Origin} strikes={Strikes} rest={Rest}")]
+        public static partial void PeerResting(ILogger logger, string peer, ulong origin, int strikes, TimeSpan rest);
+
+        [LoggerMessage(310, LogLevel.Warning, "Beacon header sync stalled, retrying elapsed={Elapsed} tail={Tail} peers={Peers} inflight={InFlight} hung={Hung} resting={Resting}")]
+        public static partial void Stalled(ILogger logger, TimeSpan elapsed, ulong tail, int peers, int inFlight, int hung, int resting);
+
         [LoggerMessage(308, LogLevel.Error, "Filled header is discontinuous with the skeleton number={Number} hash={Hash}")]
         public static partial void DiscontinuousFill(ILogger logger, ulong number, EngineSkeleton.Primitives.Hash256 hash);
     }
@@ -668,5 +780,8 @@ public sealed partial class SkeletonSync : IAsyncDisposable
 /// <summary>The skeleton as skeleton_status reports it.</summary>
 public sealed record SkeletonSnapshot(string State, SkeletonProgress? Progress, bool Linked, ulong Downloaded, double HeadersPerSecond, IReadOnlyList<PeerStatus> Peers)
 {
+    /// <summary>Peers resting after empty answers, with when they may be asked again (<see cref="PeerBackoff"/>).</summary>
+    public IReadOnlyList<PeerRest> Resting { get; init; } = [];
+
     public static readonly SkeletonSnapshot Idle = new("idle", null, false, 0, 0, []);
 }

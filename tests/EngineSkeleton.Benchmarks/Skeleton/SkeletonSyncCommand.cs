@@ -176,7 +176,8 @@ internal static class SkeletonSyncCommand
     /// <summary>
     /// The sync's writes without the sync: for each committed tail the headers from the previous tail − 1 down to it,
     /// with the progress {head, tail, parent of tail}; the first call writes the head alone, as the sync's first
-    /// cycle does. Headers are built before each call's clock starts.
+    /// cycle does. Headers are built and hashed (so they carry their RLP, as the sync's do) before each call's clock
+    /// starts.
     /// </summary>
     private static PhaseResult RunRaw(IReadOnlyList<BlockHeader> chain, ulong headers, string dir, List<ulong>? syncTails)
     {
@@ -194,7 +195,11 @@ internal static class SkeletonSyncCommand
             batch.Clear();
             for (var n = previous - 1; n >= tail; n--)
             {
-                batch.Add(chain[(int)n]);
+                // As the sync's headers reach the store: hashed, carrying the RLP they were hashed from, so the
+                // store writes the same bytes without encoding them in either phase.
+                var header = chain[(int)n];
+                _ = header.Hash;
+                batch.Add(header);
             }
             var progress = new SkeletonProgress([new Subchain(headers, tail, chain[(int)tail].ParentHash)], null);
             var cpuBefore = ProcessCpu();

@@ -77,6 +77,24 @@ public sealed class BlockHeaderTests
     }
 
     [Fact]
+    public void Encoded_bytes_are_the_ones_received_or_hashed_and_a_with_copy_encodes_its_own()
+    {
+        var received = TestData.PragueHeader.Encode();
+        var decoded = BlockHeader.Decode(received);
+        Assert.Equal(received, decoded.EncodedBytes());
+        Assert.NotSame(received, decoded.EncodedBytes()); // a copy: the caller's buffer may be reused
+
+        var built = decoded with { };
+        Assert.Equal(received, built.EncodedBytes()); // not hashed yet: encoded on demand
+        _ = built.Hash;
+        Assert.Same(built.EncodedBytes(), built.EncodedBytes()); // hashed: the bytes the hash came from, kept
+
+        var changed = decoded with { GasUsed = decoded.GasUsed + 1 };
+        Assert.Equal(changed.Encode(), changed.EncodedBytes());
+        Assert.NotEqual(received, changed.EncodedBytes());
+    }
+
+    [Fact]
     public void Equality_compares_byte_arrays_by_content()
     {
         var header = TestData.PragueHeader;

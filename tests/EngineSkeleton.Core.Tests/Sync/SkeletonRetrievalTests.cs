@@ -174,7 +174,7 @@ public sealed class SkeletonRetrievalTests
         var served = tracked.Select(p => p.Inner).ToList();
         var changed = specs.Where(s => s.ChangeAt is not null).Select(s => (Number: s.ChangeAt!.Value, Hash: Altered(s))).ToList();
         var storedBad = new List<ulong>();
-        var watch = new Watch(snapshot =>
+        var watch = new SnapshotWatch(snapshot =>
         {
             // Runs on the loop's task after every event: the store holds exactly what was committed so far.
             foreach (var (number, hash) in changed)
@@ -296,7 +296,7 @@ public sealed class SkeletonRetrievalTests
         using var store = SkeletonStore.OpenInMemory();
         var time = new FakeTimeProvider();
         var sync = new SkeletonSync(store, new PeerSet(time), new IdleBackfiller(), new ChainStoreLink(chainStore), time, NullLogger<SkeletonSync>.Instance);
-        var watch = new Watch(_ => { });
+        var watch = new SnapshotWatch();
         sync.AfterEvent = watch.Observe;
         try
         {
@@ -356,50 +356,4 @@ public sealed class SkeletonRetrievalTests
         head is null
         || head.Reply == RefusedNotExtending
         || snapshot.Progress is { Subchains: [var newest, ..] } && newest.Head == head.Number;
-
-    /// <summary>
-    /// Waits on the snapshots the loop publishes after every event: a condition is checked on the latest one when
-    /// registered and on each new one, and its task completes once it holds.
-    /// </summary>
-    private sealed class Watch(Action<SkeletonSnapshot> onEvent)
-    {
-        private readonly Lock _lock = new();
-        private readonly List<(Func<SkeletonSnapshot, bool> Holds, TaskCompletionSource Done)> _waits = [];
-        private SkeletonSnapshot _last = SkeletonSnapshot.Idle;
-
-        public SkeletonSnapshot Last
-        {
-            get
-            {
-                lock (_lock)
-                {
-                    return _last;
-                }
-            }
-        }
-
-        public void Observe(SkeletonSnapshot snapshot)
-        {
-            onEvent(snapshot);
-            lock (_lock)
-            {
-                _last = snapshot;
-                _waits.RemoveAll(wait => wait.Holds(snapshot) && wait.Done.TrySetResult());
-            }
-        }
-
-        public Task Until(Func<SkeletonSnapshot, bool> holds)
-        {
-            lock (_lock)
-            {
-                if (holds(_last))
-                {
-                    return Task.CompletedTask;
-                }
-                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _waits.Add((holds, done));
-                return done.Task;
-            }
-        }
-    }
 }

@@ -5,6 +5,7 @@ using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Peers;
 using EngineSkeleton.Sync.Skeleton;
+using Microsoft.Extensions.Logging;
 
 namespace EngineSkeleton.Tests.Sync;
 
@@ -133,5 +134,70 @@ internal sealed class TrackedPeer(InProcessPeer inner) : ISyncPeer
                 break;
             }
         }
+    }
+}
+
+/// <summary>
+/// Waits on the snapshots the loop publishes after every event: a condition is checked on the latest one when
+/// registered and on each new one, and its task completes once it holds. <c>onEvent</c> runs first, on the loop.
+/// </summary>
+internal sealed class SnapshotWatch(Action<SkeletonSnapshot>? onEvent = null)
+{
+    private readonly Lock _lock = new();
+    private readonly List<(Func<SkeletonSnapshot, bool> Holds, TaskCompletionSource Done)> _waits = [];
+    private SkeletonSnapshot _last = SkeletonSnapshot.Idle;
+
+    public SkeletonSnapshot Last
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _last;
+            }
+        }
+    }
+
+    public void Observe(SkeletonSnapshot snapshot)
+    {
+        onEvent?.Invoke(snapshot);
+        lock (_lock)
+        {
+            _last = snapshot;
+            _waits.RemoveAll(wait => wait.Holds(snapshot) && wait.Done.TrySetResult());
+        }
+    }
+
+    public Task Until(Func<SkeletonSnapshot, bool> holds)
+    {
+        lock (_lock)
+        {
+            if (holds(_last))
+            {
+                return Task.CompletedTask;
+            }
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waits.Add((holds, done));
+            return done.Task;
+        }
+    }
+}
+
+/// <summary>A logger that keeps every entry, for tests that assert what an operator would read.</summary>
+internal sealed class ListLogger<T> : ILogger<T>
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(LogLevel Level, EventId Id, string Message)> _entries = new();
+
+    public IReadOnlyList<(LogLevel Level, EventId Id, string Message)> Entries => [.. _entries];
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        ArgumentNullException.ThrowIfNull(formatter);
+        _entries.Enqueue((logLevel, eventId, formatter(state, exception)));
     }
 }
