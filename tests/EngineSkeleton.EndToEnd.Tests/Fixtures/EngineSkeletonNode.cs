@@ -12,6 +12,7 @@ public sealed class EngineSkeletonNode : IAsyncDisposable
     public static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(60);
 
     private readonly RpcClient _rpc;
+    private RpcClient? _engine;
 
     private EngineSkeletonNode(ProcessHandle process, string dataDirectory, int enginePort, int httpPort)
     {
@@ -68,6 +69,16 @@ public sealed class EngineSkeletonNode : IAsyncDisposable
 
     public Task<string?> GetBlockHashAsync(long number, CancellationToken cancellationToken = default) => _rpc.GetBlockHashAsync(number, cancellationToken);
 
+    /// <summary>
+    /// <c>engine_forkchoiceUpdatedV3(head)</c> on the Engine API port, signed with the node's own JWT secret (what a
+    /// beacon node sends each slot); returns the payload status.
+    /// </summary>
+    public Task<string> ForkchoiceUpdatedAsync(string head, CancellationToken cancellationToken = default)
+    {
+        _engine ??= RpcClient.ForEngine(Process.Name + " engine", EngineUrl, JwtSecretFile, TimeSpan.FromSeconds(30));
+        return _engine.ForkchoiceUpdatedAsync(head, cancellationToken);
+    }
+
     public async Task<bool> HasBlockAsync(string hash, CancellationToken cancellationToken = default) =>
         (await RpcAsync("eth_getBlockByHash", [hash, false], cancellationToken)).ValueKind != JsonValueKind.Null;
 
@@ -80,6 +91,7 @@ public sealed class EngineSkeletonNode : IAsyncDisposable
         finally
         {
             _rpc.Dispose();
+            _engine?.Dispose();
             try
             {
                 Directory.Delete(DataDirectory, recursive: true);

@@ -24,10 +24,11 @@ namespace EngineSkeleton.Tests.Sync;
 /// pipeline (beacon sync, skeleton, backfill) reaches hardhat's head from it.
 /// </summary>
 /// <remarks>
-/// Our server cannot be started on hardhat's genesis: hardhat's block 0 carries keccak256 of the empty string as its
+/// Our server cannot be anchored on hardhat's genesis: hardhat's block 0 carries keccak256 of the empty string as its
 /// transactions root where every other client has the empty trie root, and a geth genesis.json has no field to say
-/// so (the third test pins this down). So the pipeline runs in-process, anchored on the genesis header rebuilt from
-/// hardhat's JSON, composed as NodeHost composes it, and driven the way forkchoiceUpdated drives it.
+/// so (the third test pins this down). So here the pipeline runs in-process, anchored on the genesis header rebuilt
+/// from hardhat's JSON, composed as NodeHost composes it, and driven the way forkchoiceUpdated drives it; the real
+/// server process syncs the same chain from a checkpoint at block 1 in <see cref="HardhatCheckpointSyncTests"/>.
 /// </remarks>
 [Collection(HardhatChainCollection.Name)]
 [Trait("Category", "EndToEnd")]
