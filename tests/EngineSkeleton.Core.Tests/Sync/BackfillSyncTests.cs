@@ -20,21 +20,13 @@ public sealed class BackfillSyncTests
     /// Serves the honest chain's headers but bodies with a transaction the headers never committed to; the first time
     /// it is asked for bodies it lets the honest peer join, so the corrupt answer is certain to be seen first.
     /// </summary>
-    private sealed class CorruptBodies(InProcessPeer inner, Action onFirstBodies, string id = "corrupt-bodies") : ISyncPeer
+    private sealed class CorruptBodies(InProcessPeer inner, Action onFirstBodies, string id = "corrupt-bodies") : BodiesAlteringPeer(inner, id)
     {
         private int _asked;
 
-        public string Id => id;
-
-        public Task<IReadOnlyList<BlockHeader>> GetHeadersReverseAsync(ulong origin, int count, CancellationToken cancellationToken) =>
-            inner.GetHeadersReverseAsync(origin, count, cancellationToken);
-
-        public Task<BlockHeader?> GetHeaderByHashAsync(Hash256 hash, CancellationToken cancellationToken) =>
-            inner.GetHeaderByHashAsync(hash, cancellationToken);
-
-        public async Task<IReadOnlyList<BlockBody?>> GetBodiesAsync(IReadOnlyList<Hash256> hashes, CancellationToken cancellationToken)
+        public override async Task<IReadOnlyList<BlockBody?>> GetBodiesAsync(IReadOnlyList<Hash256> hashes, CancellationToken cancellationToken)
         {
-            var bodies = await inner.GetBodiesAsync(hashes, cancellationToken);
+            var bodies = await Inner.GetBodiesAsync(hashes, cancellationToken);
             if (Interlocked.Exchange(ref _asked, 1) == 0)
             {
                 onFirstBodies();
