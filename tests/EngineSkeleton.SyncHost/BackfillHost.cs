@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using EngineSkeleton.Blocks;
-using EngineSkeleton.Chain;
 using EngineSkeleton.Primitives;
 using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Storage.Skeleton;
@@ -33,7 +32,7 @@ internal static class BackfillHost
         Program.Print($"start headers={options.Headers} seed={options.Seed} peers={options.Peers} stored={Program.Describe(store.LoadProgress())} chain={blocks.HeadHeader.Number}");
 
         var peers = new PeerSet(TimeProvider.System);
-        var filler = new Backfiller(blocks, store, peers, new BlockValidator(SpecFor(chain[0])), TimeProvider.System, new Program.StandardErrorLogger<Backfiller>());
+        var filler = new Backfiller(blocks, store, peers, new BlockValidator(GeneratedChain.SpecFor(chain)), TimeProvider.System, new Program.StandardErrorLogger<Backfiller>());
         var canonical = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         // Called after each run's blocks are written and made canonical: a printed head is committed.
         filler.AfterRun = head =>
@@ -87,20 +86,6 @@ internal static class BackfillHost
         Program.Print($"canonical head={blocks.HeadHeader.Number} skeleton={left}");
         return blocks.HeadHeader.Hash == chain[(int)options.Headers].Hash ? 0 : 1;
     }
-
-    /// <summary>The rules the generated bodies follow: every fork through Prague from the genesis, Prague's blobs.</summary>
-    private static ChainSpec SpecFor(BlockHeader genesis) => new()
-    {
-        Name = "generated",
-        ChainId = 1,
-        GenesisHash = genesis.Hash,
-        LondonBlock = 0,
-        MergeBlock = 0,
-        ShanghaiTime = 0,
-        CancunTime = 0,
-        PragueTime = 0,
-        BlobSchedule = [(0, BlobParameters.Prague)],
-    };
 
     /// <summary>Block numbers by hash, from the parent hashes (no header is hashed twice).</summary>
     private static Dictionary<Hash256, ulong> NumbersByHash(IReadOnlyList<BlockHeader> chain)

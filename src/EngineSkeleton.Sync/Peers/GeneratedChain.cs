@@ -111,6 +111,29 @@ public static class GeneratedChain
     }
 
     /// <summary>
+    /// The fork rules <paramref name="chain"/>'s headers follow, for a validator of it: London, Shanghai, Cancun and
+    /// Prague from its genesis, the blob parameters of its <see cref="BodyProfile"/> (Prague's for empty bodies, which
+    /// carry no blobs). Only the base fee and excessBlobGas formulas depend on them.
+    /// </summary>
+    public static ChainSpec SpecFor(IReadOnlyList<BlockHeader> chain)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        return Rules(chain[0].Hash, chain is GeneratedHeaders generated ? generated.Profile : null);
+    }
+
+    private static ChainSpec Rules(Hash256 genesisHash, BodyProfile? profile) => new()
+    {
+        Name = "generated",
+        ChainId = 1,
+        GenesisHash = genesisHash,
+        LondonBlock = 0,
+        ShanghaiTime = 0,
+        CancunTime = 0,
+        PragueTime = 0,
+        BlobSchedule = (profile is null ? BlobParameters.Prague : profile.Blobs) is { } blobs ? [(0, blobs)] : [],
+    };
+
+    /// <summary>
     /// A body for every block of <paramref name="chain"/>, the ones its headers commit to: built on each read for a
     /// chain generated with a <see cref="BodyProfile"/>, else <see cref="EmptyBody"/> throughout.
     /// </summary>
@@ -186,7 +209,7 @@ public static class GeneratedChain
             if (profile is not null)
             {
                 _derived = new Derived[generated + 1];
-                var rules = RulesFor(profile);
+                var rules = Rules(prefix[0].Hash, profile);
                 var parent = _base;
                 for (var k = 1UL; k <= generated; k++)
                 {
@@ -267,22 +290,6 @@ public static class GeneratedChain
             BigInteger Next(BigInteger value) =>
                 parent.GasLimit / BaseFee.ElasticityMultiplier == 0 ? value : value - (value / 8);
         }
-
-        /// <summary>
-        /// The fork rules generated headers follow with a profile: London, Shanghai, Cancun and Prague from the genesis,
-        /// the profile's blob parameters. Only the base fee and excessBlobGas formulas read it.
-        /// </summary>
-        private static ChainSpec RulesFor(BodyProfile profile) => new()
-        {
-            Name = "generated",
-            ChainId = 1,
-            GenesisHash = Hash256.Zero,
-            LondonBlock = 0,
-            ShanghaiTime = 0,
-            CancunTime = 0,
-            PragueTime = 0,
-            BlobSchedule = profile.Blobs is { } blobs ? [(0, blobs)] : [],
-        };
 
         private BlockHeader Make(ulong number, Hash256 parentHash)
         {

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using EngineSkeleton.Blocks;
-using EngineSkeleton.Chain;
 using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Backfill;
@@ -32,17 +31,17 @@ internal static class BackfillCommand
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var blocks = (ulong)LongArg(args, "--blocks", 20_000);
-        var peerCount = (int)LongArg(args, "--peers", 1);
-        var seed = (ulong)LongArg(args, "--seed", 1);
-        var parts = (ulong)LongArg(args, "--parts", (long)Math.Min(blocks, 5_000UL));
-        var warmBlocks = (ulong)LongArg(args, "--warmup", (long)Math.Min(blocks, 2_000UL));
+        var blocks = (ulong)CommandArgs.Long(args, "--blocks", 20_000);
+        var peerCount = (int)CommandArgs.Long(args, "--peers", 1);
+        var seed = (ulong)CommandArgs.Long(args, "--seed", 1);
+        var parts = (ulong)CommandArgs.Long(args, "--parts", (long)Math.Min(blocks, 5_000UL));
+        var warmBlocks = (ulong)CommandArgs.Long(args, "--warmup", (long)Math.Min(blocks, 2_000UL));
         var keep = args.Contains("--keep");
-        var root = StringArg(args, "--dir") ?? Directory.CreateTempSubdirectory("es-bench-backfill-").FullName;
+        var root = CommandArgs.String(args, "--dir") ?? Directory.CreateTempSubdirectory("es-bench-backfill-").FullName;
         Directory.CreateDirectory(root);
 
         Console.WriteLine(Inv($"backfill benchmark: {blocks:N0} blocks of BodyProfile.Mainnet, {peerCount} in-process peer(s), seed {seed}, stores under {root}"));
-        Console.WriteLine(Inv($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}, server GC {System.Runtime.GCSettings.IsServerGC}; load average {LoadAverage()}"));
+        Console.WriteLine(Inv($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}, server GC {System.Runtime.GCSettings.IsServerGC}; load average {ProcessMeasure.LoadAverage()}"));
         try
         {
             var clock = Stopwatch.StartNew();
@@ -53,14 +52,14 @@ internal static class BackfillCommand
 
             clock.Restart();
             var chain = GeneratedChain.Headers(blocks + 1, seed, bodies: BodyProfile.Mainnet);
-            Console.WriteLine(Inv($"chain generated in {clock.Elapsed.TotalSeconds:F1} s (every body built once, its roots computed); RSS now {Rss("VmRSS") / 1_000_000:N0} MB"));
+            Console.WriteLine(Inv($"chain generated in {clock.Elapsed.TotalSeconds:F1} s (every body built once, its roots computed); RSS now {ProcessMeasure.Rss("VmRSS") / 1_000_000:N0} MB"));
             var (transactions, bytes) = Sample(chain, Math.Min(blocks, 1_000UL));
             Console.WriteLine(Inv($"bodies (first {Math.Min(blocks, 1_000UL):N0} blocks): {transactions:F0} transactions and {bytes / 1000:F0} KB RLP a block on average"));
 
             var fill = await FillAsync(chain, blocks, peerCount, Path.Combine(root, "fill"));
             Console.WriteLine(Inv($"fill: {blocks:N0} blocks in {fill.Elapsed.TotalSeconds:F1} s = {blocks / fill.Elapsed.TotalSeconds:N0} blocks/s, ")
                 + Inv($"{blocks * bytes / fill.Elapsed.TotalSeconds / 1_000_000:F1} MB/s of bodies, {blocks * transactions / fill.Elapsed.TotalSeconds:N0} transactions/s"));
-            Console.WriteLine(Inv($"  peak RSS {fill.PeakRss / 1_000_000.0:F0} MB; CPU {fill.Cpu.TotalSeconds:F1} s = {fill.Cpu.TotalMicroseconds / blocks:F0} µs/block; {fill.Gc}; chain store {fill.StoreBytes / 1_000_000.0:F0} MB; load average {LoadAverage()}"));
+            Console.WriteLine(Inv($"  peak RSS {fill.PeakRss / 1_000_000.0:F0} MB; CPU {fill.Cpu.TotalSeconds:F1} s = {fill.Cpu.TotalMicroseconds / blocks:F0} µs/block; {fill.Gc}; chain store {fill.StoreBytes / 1_000_000.0:F0} MB; load average {ProcessMeasure.LoadAverage()}"));
             Directory.Delete(Path.Combine(root, "fill"), recursive: true);
 
             PrintParts(chain, Math.Min(parts, blocks), Path.Combine(root, "parts"), fill.Elapsed.TotalMicroseconds / blocks, fill.Cpu.TotalMicroseconds / blocks);
@@ -76,32 +75,6 @@ internal static class BackfillCommand
     }
 
     private sealed record FillResult(TimeSpan Elapsed, long PeakRss, TimeSpan Cpu, GcCost Gc, long StoreBytes);
-
-    private sealed record GcCost(int Gen0, int Gen1, int Gen2, TimeSpan Paused, long Allocated)
-    {
-        public static GcCost Now() =>
-            new(GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes(precise: false));
-
-        public GcCost Since(GcCost start) =>
-            new(Gen0 - start.Gen0, Gen1 - start.Gen1, Gen2 - start.Gen2, Paused - start.Paused, Allocated - start.Allocated);
-
-        public override string ToString() =>
-            Inv($"GC {Gen0}/{Gen1}/{Gen2} (gen0/1/2), paused {Paused.TotalMilliseconds:F0} ms, allocated {Allocated / 1_000_000.0:N0} MB");
-    }
-
-    /// <summary>The rules of generated chains: every fork through Prague from the genesis, Prague's blob parameters.</summary>
-    private static BlockValidator ValidatorFor(BlockHeader genesis) => new(new ChainSpec
-    {
-        Name = "generated",
-        ChainId = 1,
-        GenesisHash = genesis.Hash,
-        LondonBlock = 0,
-        MergeBlock = 0,
-        ShanghaiTime = 0,
-        CancunTime = 0,
-        PragueTime = 0,
-        BlobSchedule = [(0, BlobParameters.Prague)],
-    });
 
     /// <summary>A fresh skeleton store holding every header as one linked subchain, then a timed fill to the head.</summary>
     private static async Task<FillResult> FillAsync(IReadOnlyList<BlockHeader> chain, ulong blocks, int peerCount, string dir)
@@ -127,7 +100,7 @@ internal static class BackfillCommand
         {
             peers.Add(new InProcessPeer($"peer{i}", chain, bodies));
         }
-        var filler = new Backfiller(store, skeleton, peers, ValidatorFor(chain[0]), TimeProvider.System, NullLogger<Backfiller>.Instance);
+        var filler = new Backfiller(store, skeleton, peers, new BlockValidator(GeneratedChain.SpecFor(chain)), TimeProvider.System, NullLogger<Backfiller>.Instance);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         filler.AfterRun = head =>
         {
@@ -137,14 +110,14 @@ internal static class BackfillCommand
             }
         };
 
-        ResetPeakRss();
+        ProcessMeasure.ResetPeakRss();
         var gc = GcCost.Now();
-        var cpu = ProcessCpu();
+        var cpu = ProcessMeasure.ProcessCpu();
         var started = Stopwatch.GetTimestamp();
         filler.Resume();
         await done.Task.WaitAsync(TimeSpan.FromHours(1));
         var elapsed = Stopwatch.GetElapsedTime(started);
-        var result = new FillResult(elapsed, Rss("VmHWM"), ProcessCpu() - cpu, GcCost.Now().Since(gc), 0);
+        var result = new FillResult(elapsed, ProcessMeasure.Rss("VmHWM"), ProcessMeasure.ProcessCpu() - cpu, GcCost.Now().Since(gc), 0);
         await filler.SuspendAsync(CancellationToken.None);
         if (store.HeadHeader.Hash != chain[(int)blocks].Hash)
         {
@@ -159,17 +132,17 @@ internal static class BackfillCommand
     {
         var bodies = GeneratedChain.Bodies(chain);
         var built = new Block[blocks];
-        var cpu = ProcessCpu();
+        var cpu = ProcessMeasure.ProcessCpu();
         var started = Stopwatch.GetTimestamp();
         for (var n = 1UL; n <= blocks; n++)
         {
             built[n - 1] = new Block(chain[(int)n], bodies[(int)n]!);
         }
         var build = Stopwatch.GetElapsedTime(started).TotalMicroseconds / blocks;
-        var buildCpu = (ProcessCpu() - cpu).TotalMicroseconds / blocks;
+        var buildCpu = (ProcessMeasure.ProcessCpu() - cpu).TotalMicroseconds / blocks;
 
-        var validator = ValidatorFor(chain[0]);
-        cpu = ProcessCpu();
+        var validator = new BlockValidator(GeneratedChain.SpecFor(chain));
+        cpu = ProcessMeasure.ProcessCpu();
         started = Stopwatch.GetTimestamp();
         var parent = chain[0];
         foreach (var block in built)
@@ -181,14 +154,14 @@ internal static class BackfillCommand
             parent = block.Header;
         }
         var check = Stopwatch.GetElapsedTime(started).TotalMicroseconds / blocks;
-        var checkCpu = (ProcessCpu() - cpu).TotalMicroseconds / blocks;
+        var checkCpu = (ProcessMeasure.ProcessCpu() - cpu).TotalMicroseconds / blocks;
 
         Directory.CreateDirectory(dir);
         double write, writeCpu;
         using (var store = ChainStore.Open(Path.Combine(dir, "chain.db")))
         {
             store.Initialize(new Block(chain[0], bodies[0]!));
-            cpu = ProcessCpu();
+            cpu = ProcessMeasure.ProcessCpu();
             started = Stopwatch.GetTimestamp();
             for (var i = 0; i < built.Length; i += Backfiller.BatchSize)
             {
@@ -197,7 +170,7 @@ internal static class BackfillCommand
                 store.SetForkchoice(run[^1].Header, null, null);
             }
             write = Stopwatch.GetElapsedTime(started).TotalMicroseconds / blocks;
-            writeCpu = (ProcessCpu() - cpu).TotalMicroseconds / blocks;
+            writeCpu = (ProcessMeasure.ProcessCpu() - cpu).TotalMicroseconds / blocks;
         }
         Directory.Delete(dir, recursive: true);
         Console.WriteLine(Inv($"parts, one thread, first {blocks:N0} blocks, µs/block wall and CPU (the fill: {fillMicrosPerBlock:F0} wall, {fillCpuPerBlock:F0} CPU):"));
@@ -220,50 +193,5 @@ internal static class BackfillCommand
         return (transactions / count, bytes / count);
     }
 
-    private static long Rss(string field)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return field == "VmHWM" ? Process.GetCurrentProcess().PeakWorkingSet64 : Environment.WorkingSet;
-        }
-        foreach (var line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-            {
-                return long.Parse(line.AsSpan(field.Length + 1).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture) * 1024;
-            }
-        }
-        return 0;
-    }
-
-    /// <summary>Collects, then resets VmHWM to the current RSS (Linux ≥ 4.0: "5" to clear_refs), so the fill has its own peak.</summary>
-    private static void ResetPeakRss()
-    {
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        GC.WaitForPendingFinalizers();
-        if (OperatingSystem.IsLinux())
-        {
-            File.WriteAllText("/proc/self/clear_refs", "5");
-        }
-    }
-
-    private static TimeSpan ProcessCpu()
-    {
-        using var self = Process.GetCurrentProcess();
-        return self.TotalProcessorTime;
-    }
-
-    private static string LoadAverage() =>
-        OperatingSystem.IsLinux() ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
-
     private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
-    private static long LongArg(string[] args, string name, long fallback) =>
-        StringArg(args, name) is { } value ? long.Parse(value, CultureInfo.InvariantCulture) : fallback;
-
-    private static string? StringArg(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
 }

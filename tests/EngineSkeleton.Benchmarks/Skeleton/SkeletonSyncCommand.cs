@@ -34,32 +34,32 @@ internal static class SkeletonSyncCommand
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var headers = (ulong)LongArg(args, "--headers", 1_000_000);
-        var peerCount = (int)LongArg(args, "--peers", 4);
-        var seed = (ulong)LongArg(args, "--seed", 1);
+        var headers = (ulong)CommandArgs.Long(args, "--headers", 1_000_000);
+        var peerCount = (int)CommandArgs.Long(args, "--peers", 4);
+        var seed = (ulong)CommandArgs.Long(args, "--seed", 1);
         var keep = args.Contains("--keep");
-        var root = StringArg(args, "--dir") ?? Directory.CreateTempSubdirectory("es-bench-skeleton-").FullName;
+        var root = CommandArgs.String(args, "--dir") ?? Directory.CreateTempSubdirectory("es-bench-skeleton-").FullName;
         Directory.CreateDirectory(root);
 
         Console.WriteLine(Inv($"skeleton sync benchmark: {headers:N0} headers, {peerCount} in-process peers, seed {seed}, stores under {root}"));
         Console.WriteLine(Inv($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}, server GC {System.Runtime.GCSettings.IsServerGC}"));
         var clock = Stopwatch.StartNew();
         var chain = GeneratedChain.Headers(headers + 1, seed);
-        Console.WriteLine(Inv($"chain generated in {clock.Elapsed.TotalSeconds:F1} s (its parent-hash table: {headers * (ulong)Hash256.Size / 1_000_000:N0} MB of the RSS below); RSS now {Rss("VmRSS") / 1_000_000:N0} MB"));
+        Console.WriteLine(Inv($"chain generated in {clock.Elapsed.TotalSeconds:F1} s (its parent-hash table: {headers * (ulong)Hash256.Size / 1_000_000:N0} MB of the RSS below); RSS now {ProcessMeasure.Rss("VmRSS") / 1_000_000:N0} MB"));
 
         try
         {
             // Rounds alternate the phases: on a shared machine the background load drifts, and drift must hit both.
-            var rounds = (int)LongArg(args, "--rounds", 1);
+            var rounds = (int)CommandArgs.Long(args, "--rounds", 1);
             // A warm-up round first, not reported: both phases then run tier-1 JIT code, as a long-running node does
             // (unwarmed, the first phase measured paid for compiling LiteDB and took twice as long; after 50,000
             // headers of warm-up the first round was still 1.5-2x slower than the next ones).
-            var warmHeaders = (ulong)LongArg(args, "--warmup", (long)Math.Min(headers, 300_000UL));
+            var warmHeaders = (ulong)CommandArgs.Long(args, "--warmup", (long)Math.Min(headers, 300_000UL));
             var warmChain = GeneratedChain.Headers(warmHeaders + 1, seed + 1);
             var warm = await RunSyncAsync(warmChain, warmHeaders, peerCount, Path.Combine(root, "warmup", "sync"));
             RunRaw(warmChain, warmHeaders, Path.Combine(root, "warmup", "raw"), warm.Tails);
             Directory.Delete(Path.Combine(root, "warmup"), recursive: true);
-            Console.WriteLine(Inv($"warm-up round of {warmHeaders:N0} headers done; load average {LoadAverage()}"));
+            Console.WriteLine(Inv($"warm-up round of {warmHeaders:N0} headers done; load average {ProcessMeasure.LoadAverage()}"));
             var ratios = new List<double>();
             var syncRates = new List<double>();
             var rawRates = new List<double>();
@@ -82,7 +82,7 @@ internal static class SkeletonSyncCommand
                 Console.WriteLine(Inv($"round {round} of {rounds}:"));
                 Print("  sync (engine, peers, hash checks, store)", sync);
                 Print("  raw  (same WriteBatch calls alone)     ", raw);
-                Console.WriteLine(Inv($"  ratio {sync.Rate / raw.Rate:F2}; load average {LoadAverage()}"));
+                Console.WriteLine(Inv($"  ratio {sync.Rate / raw.Rate:F2}; load average {ProcessMeasure.LoadAverage()}"));
                 ratios.Add(sync.Rate / raw.Rate);
                 syncRates.Add(sync.Rate);
                 rawRates.Add(raw.Rate);
@@ -108,24 +108,11 @@ internal static class SkeletonSyncCommand
         public double Rate => Headers / Elapsed.TotalSeconds;
     }
 
-    /// <summary>What the GC did during a phase: collections by generation, time paused, bytes allocated.</summary>
-    private sealed record GcCost(int Gen0, int Gen1, int Gen2, TimeSpan Paused, long Allocated)
-    {
-        public static GcCost Now() =>
-            new(GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes(precise: false));
-
-        public GcCost Since(GcCost start) =>
-            new(Gen0 - start.Gen0, Gen1 - start.Gen1, Gen2 - start.Gen2, Paused - start.Paused, Allocated - start.Allocated);
-
-        public override string ToString() =>
-            Inv($"GC {Gen0}/{Gen1}/{Gen2} (gen0/1/2), paused {Paused.TotalMilliseconds:F0} ms, allocated {Allocated / 1_000_000.0:N0} MB");
-    }
-
     private static async Task<PhaseResult> RunSyncAsync(IReadOnlyList<BlockHeader> chain, ulong headers, int peerCount, string dir)
     {
-        ResetPeakRss();
+        ProcessMeasure.ResetPeakRss();
         var gc = GcCost.Now();
-        var cpu = ProcessCpu();
+        var cpu = ProcessMeasure.ProcessCpu();
         var tails = new List<ulong>();
         var tailTimes = new List<long>();
         var linked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -161,9 +148,9 @@ internal static class SkeletonSyncCommand
                 }
                 await linked.Task;
                 elapsed = Stopwatch.GetElapsedTime(started);
-                peak = Rss("VmHWM");
+                peak = ProcessMeasure.Rss("VmHWM");
                 gc = GcCost.Now().Since(gc);
-                cpu = ProcessCpu() - cpu;
+                cpu = ProcessMeasure.ProcessCpu() - cpu;
             }
             finally
             {
@@ -181,7 +168,7 @@ internal static class SkeletonSyncCommand
     /// </summary>
     private static PhaseResult RunRaw(IReadOnlyList<BlockHeader> chain, ulong headers, string dir, List<ulong>? syncTails)
     {
-        ResetPeakRss();
+        ProcessMeasure.ResetPeakRss();
         var tails = syncTails ?? DefaultTails(headers);
         var gc = GcCost.Now();
         var cpu = TimeSpan.Zero;
@@ -202,15 +189,15 @@ internal static class SkeletonSyncCommand
                 batch.Add(header);
             }
             var progress = new SkeletonProgress([new Subchain(headers, tail, chain[(int)tail].ParentHash)], null);
-            var cpuBefore = ProcessCpu();
+            var cpuBefore = ProcessMeasure.ProcessCpu();
             var before = Stopwatch.GetTimestamp();
             store.WriteBatch(batch, progress);
             writing += Stopwatch.GetTimestamp() - before;
-            cpu += ProcessCpu() - cpuBefore;
+            cpu += ProcessMeasure.ProcessCpu() - cpuBefore;
             tailTimes.Add(writing);
             previous = tail;
         }
-        var peak = Rss("VmHWM");
+        var peak = ProcessMeasure.Rss("VmHWM");
         gc = GcCost.Now().Since(gc);
         store.Dispose();
         return new PhaseResult(headers, Stopwatch.GetElapsedTime(0, writing), TenthRates(headers, 0, tails, tailTimes), peak, StoreBytes(dir), tails, gc, cpu);
@@ -256,44 +243,6 @@ internal static class SkeletonSyncCommand
     private static long StoreBytes(string dir) =>
         Directory.EnumerateFiles(dir).Where(f => !f.EndsWith(".lock", StringComparison.Ordinal)).Sum(f => new FileInfo(f).Length);
 
-    /// <summary>A field of /proc/self/status in bytes (VmHWM is the peak resident set since the last reset); 0 off Linux.</summary>
-    private static long Rss(string field)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return field == "VmHWM" ? Process.GetCurrentProcess().PeakWorkingSet64 : Environment.WorkingSet;
-        }
-        foreach (var line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-            {
-                return long.Parse(line.AsSpan(field.Length + 1).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture) * 1024;
-            }
-        }
-        return 0;
-    }
-
-    /// <summary>Collects, then resets VmHWM to the current RSS (Linux ≥ 4.0: "5" to clear_refs), so each phase has its own peak.</summary>
-    private static void ResetPeakRss()
-    {
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        GC.WaitForPendingFinalizers();
-        if (OperatingSystem.IsLinux())
-        {
-            File.WriteAllText("/proc/self/clear_refs", "5");
-        }
-    }
-
-    /// <summary>CPU time of the whole process, every thread (the peers', the GC's) included.</summary>
-    private static TimeSpan ProcessCpu()
-    {
-        using var self = Process.GetCurrentProcess();
-        return self.TotalProcessorTime;
-    }
-
-    private static string LoadAverage() =>
-        OperatingSystem.IsLinux() ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
-
     private static double Median(List<double> values)
     {
         var sorted = values.Order().ToList();
@@ -301,15 +250,6 @@ internal static class SkeletonSyncCommand
     }
 
     private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
-    private static long LongArg(string[] args, string name, long fallback) =>
-        StringArg(args, name) is { } value ? long.Parse(value, CultureInfo.InvariantCulture) : fallback;
-
-    private static string? StringArg(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
 
     private sealed class GenesisOnly(BlockHeader genesis) : IChainLink
     {

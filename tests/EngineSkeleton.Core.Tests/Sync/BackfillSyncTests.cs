@@ -1,5 +1,4 @@
 using EngineSkeleton.Blocks;
-using EngineSkeleton.Chain;
 using EngineSkeleton.Primitives;
 using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Storage.Skeleton;
@@ -17,38 +16,17 @@ public sealed class BackfillSyncTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
-    /// <summary>The fork schedule GeneratedChain's headers follow: London from genesis, Prague-shaped from genesis.</summary>
-    private static ChainSpec SpecFor(BlockHeader genesis) => new()
-    {
-        Name = "generated",
-        ChainId = 1,
-        GenesisHash = genesis.Hash,
-        LondonBlock = 0,
-        ShanghaiTime = 0,
-        CancunTime = 0,
-        PragueTime = 0,
-        BlobSchedule = [(0, BlobParameters.Cancun), (0, BlobParameters.Prague)],
-    };
-
     /// <summary>
     /// Serves the honest chain's headers but bodies with a transaction the headers never committed to; the first time
     /// it is asked for bodies it lets the honest peer join, so the corrupt answer is certain to be seen first.
     /// </summary>
-    private sealed class CorruptBodies(InProcessPeer inner, Action onFirstBodies, string id = "corrupt-bodies") : ISyncPeer
+    private sealed class CorruptBodies(InProcessPeer inner, Action onFirstBodies, string id = "corrupt-bodies") : BodiesAlteringPeer(inner, id)
     {
         private int _asked;
 
-        public string Id => id;
-
-        public Task<IReadOnlyList<BlockHeader>> GetHeadersReverseAsync(ulong origin, int count, CancellationToken cancellationToken) =>
-            inner.GetHeadersReverseAsync(origin, count, cancellationToken);
-
-        public Task<BlockHeader?> GetHeaderByHashAsync(Hash256 hash, CancellationToken cancellationToken) =>
-            inner.GetHeaderByHashAsync(hash, cancellationToken);
-
-        public async Task<IReadOnlyList<BlockBody?>> GetBodiesAsync(IReadOnlyList<Hash256> hashes, CancellationToken cancellationToken)
+        public override async Task<IReadOnlyList<BlockBody?>> GetBodiesAsync(IReadOnlyList<Hash256> hashes, CancellationToken cancellationToken)
         {
-            var bodies = await inner.GetBodiesAsync(hashes, cancellationToken);
+            var bodies = await Inner.GetBodiesAsync(hashes, cancellationToken);
             if (Interlocked.Exchange(ref _asked, 1) == 0)
             {
                 onFirstBodies();
@@ -69,7 +47,7 @@ public sealed class BackfillSyncTests
         chain.Initialize(new Block(headers[0], bodies[0]!));
         using var skeleton = SkeletonStore.OpenInMemory();
         var peers = new PeerSet(TimeProvider.System);
-        var filler = new Backfiller(chain, skeleton, peers, new BlockValidator(SpecFor(headers[0])), TimeProvider.System, NullLogger<Backfiller>.Instance);
+        var filler = new Backfiller(chain, skeleton, peers, new BlockValidator(GeneratedChain.SpecFor(headers)), TimeProvider.System, NullLogger<Backfiller>.Instance);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         filler.AfterRun = head =>
         {
@@ -114,7 +92,7 @@ public sealed class BackfillSyncTests
         chain.Initialize(new Block(main[0], GeneratedChain.EmptyBody));
         using var skeleton = SkeletonStore.OpenInMemory();
         var peers = new PeerSet(TimeProvider.System);
-        var filler = new Backfiller(chain, skeleton, peers, new BlockValidator(SpecFor(main[0])), TimeProvider.System, NullLogger<Backfiller>.Instance);
+        var filler = new Backfiller(chain, skeleton, peers, new BlockValidator(GeneratedChain.SpecFor(main)), TimeProvider.System, NullLogger<Backfiller>.Instance);
         var reached = new Dictionary<Hash256, TaskCompletionSource>
         {
             [main[300].Hash] = new(TaskCreationOptions.RunContinuationsAsynchronously),
@@ -166,7 +144,7 @@ public sealed class BackfillSyncTests
             peers.Add(honest[i]);
         }
         peers.Add(new CorruptBodies(new InProcessPeer("inner", headers, bodies), () => { }, "corrupt"));
-        var filler = new Backfiller(chain, skeleton, peers, new BlockValidator(SpecFor(headers[0])), TimeProvider.System, NullLogger<Backfiller>.Instance);
+        var filler = new Backfiller(chain, skeleton, peers, new BlockValidator(GeneratedChain.SpecFor(headers)), TimeProvider.System, NullLogger<Backfiller>.Instance);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         filler.AfterRun = head =>
         {
@@ -202,7 +180,7 @@ public sealed class BackfillSyncTests
         var peer = new InProcessPeer("peer", headers, GeneratedChain.Bodies(headers));
         peers.Add(peer);
         var invalid = new InvalidBlocks();
-        var filler = new Backfiller(chain, skeleton, peers, new BlockValidator(SpecFor(headers[0])), TimeProvider.System, NullLogger<Backfiller>.Instance, invalid);
+        var filler = new Backfiller(chain, skeleton, peers, new BlockValidator(GeneratedChain.SpecFor(headers)), TimeProvider.System, NullLogger<Backfiller>.Instance, invalid);
         var refused = new TaskCompletionSource<FillRefusal>(TaskCreationOptions.RunContinuationsAsynchronously);
         filler.AfterRefusal = (_, why) => refused.TrySetResult(why);
 
@@ -237,7 +215,7 @@ public sealed class BackfillSyncTests
         var peers = new PeerSet(TimeProvider.System);
         var peer = new InProcessPeer("peer", headers, bodies);
         peers.Add(peer);
-        var filler = new Backfiller(chain, skeleton, peers, new BlockValidator(SpecFor(headers[0])), TimeProvider.System, NullLogger<Backfiller>.Instance);
+        var filler = new Backfiller(chain, skeleton, peers, new BlockValidator(GeneratedChain.SpecFor(headers)), TimeProvider.System, NullLogger<Backfiller>.Instance);
 
         filler.Resume();
         var last = await filler.SuspendAsync(CancellationToken.None).WaitAsync(Bound);

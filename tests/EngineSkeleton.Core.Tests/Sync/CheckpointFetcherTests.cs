@@ -19,19 +19,14 @@ public sealed class CheckpointFetcherTests
     private static readonly IReadOnlyList<Block> Chain =
         [.. Enumerable.Range(0, ExecutionApisChain.Blocks.Count + 1).Select(n => ExecutionApisChain.At((ulong)n))];
 
-    /// <summary>Serves the chain, but every body with one transaction more than its header committed to.</summary>
-    private sealed class WrongBodies(InProcessPeer inner) : ISyncPeer
+    /// <summary>
+    /// Serves the chain, but every body with one transaction more than its header committed to. Its id comes before
+    /// "honest", as peers of equal rates are asked in id order.
+    /// </summary>
+    private sealed class WrongBodies(InProcessPeer inner) : BodiesAlteringPeer(inner, "a-wrong-bodies")
     {
-        public string Id => "a-wrong-bodies"; // peers of equal rates are asked in id order: this one before "honest"
-
-        public Task<IReadOnlyList<BlockHeader>> GetHeadersReverseAsync(ulong origin, int count, CancellationToken cancellationToken) =>
-            inner.GetHeadersReverseAsync(origin, count, cancellationToken);
-
-        public Task<BlockHeader?> GetHeaderByHashAsync(Hash256 hash, CancellationToken cancellationToken) =>
-            inner.GetHeaderByHashAsync(hash, cancellationToken);
-
-        public async Task<IReadOnlyList<BlockBody?>> GetBodiesAsync(IReadOnlyList<Hash256> hashes, CancellationToken cancellationToken) =>
-            [.. (await inner.GetBodiesAsync(hashes, cancellationToken)).Select(b => b is null ? null : b with { Transactions = [.. b.Transactions, [0xc0]] })];
+        public override async Task<IReadOnlyList<BlockBody?>> GetBodiesAsync(IReadOnlyList<Hash256> hashes, CancellationToken cancellationToken) =>
+            [.. (await Inner.GetBodiesAsync(hashes, cancellationToken)).Select(b => b is null ? null : b with { Transactions = [.. b.Transactions, [0xc0]] })];
     }
 
     private static InProcessPeer Honest(string id, PeerFaults? faults = null) =>

@@ -71,6 +71,25 @@ internal sealed class FillingBackfiller(SkeletonStore store, CanonicalMap local)
 }
 
 /// <summary>
+/// An <see cref="InProcessPeer"/> whose headers are served as they are and whose bodies a test alters or holds back:
+/// the peer that lies about bodies, which only the bodies' roots can catch.
+/// </summary>
+internal abstract class BodiesAlteringPeer(InProcessPeer inner, string id) : ISyncPeer
+{
+    public string Id => id;
+
+    protected InProcessPeer Inner => inner;
+
+    public Task<IReadOnlyList<BlockHeader>> GetHeadersReverseAsync(ulong origin, int count, CancellationToken cancellationToken) =>
+        inner.GetHeadersReverseAsync(origin, count, cancellationToken);
+
+    public Task<BlockHeader?> GetHeaderByHashAsync(Hash256 hash, CancellationToken cancellationToken) =>
+        inner.GetHeaderByHashAsync(hash, cancellationToken);
+
+    public abstract Task<IReadOnlyList<BlockBody?>> GetBodiesAsync(IReadOnlyList<Hash256> hashes, CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// An <see cref="InProcessPeer"/> as the engine sees it, counting requests in flight: the peer set hands a peer
 /// one request at a time, so <see cref="MostInFlight"/> must stay at 1.
 /// </summary>

@@ -26,25 +26,14 @@ public static class ChainBuilder
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfLessThan(blocks, 1);
         var partial = chainFile + ".partial";
-        var result = await tooling.RunScriptAsync(
+        var result = await RunAsync(
+            tooling,
+            source,
             "build-chain.mjs",
-            "build-chain.mjs",
-            [
-                "--out", partial,
-                "--blocks", blocks.ToString(CultureInfo.InvariantCulture),
-                "--genesis", source.GenesisFile,
-                "--engine-url", source.EngineUrl.ToString(),
-                "--rpc-url", source.RpcUrl.ToString(),
-                "--jwt-secret", source.JwtSecretFile,
-            ],
-            timeout ?? DefaultTimeout,
+            ["--out", partial, "--blocks", blocks.ToString(CultureInfo.InvariantCulture), "--genesis", source.GenesisFile],
+            timeout,
             cancellationToken);
-        var summary = result.StandardOutput.Where(l => l.Contains("\"done\":true", StringComparison.Ordinal)).Select(ParseSummary).LastOrDefault();
-        if (result.ExitCode != 0 || summary is null)
-        {
-            throw new InvalidOperationException($"build-chain.mjs failed (exit {result.ExitCode}).\n{result.Diagnostics}\n{source.Process.Diagnostics()}");
-        }
-
+        var summary = ParseSummary(result.StandardOutput.Last(IsDone));
         File.Move(partial, chainFile, overwrite: true);
         return BuiltChain.Load(chainFile, summary with { WallClock = result.Elapsed });
     }
@@ -68,27 +57,49 @@ public static class ChainBuilder
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(chain);
         ArgumentOutOfRangeException.ThrowIfLessThan(blocks, 1);
-        var result = await tooling.RunScriptAsync(
-            "build-branch.mjs",
+        await RunAsync(
+            tooling,
+            source,
             "build-branch.mjs",
             [
                 "--chain", chain.ChainFile,
                 "--fork", fork.ToString(CultureInfo.InvariantCulture),
                 "--blocks", blocks.ToString(CultureInfo.InvariantCulture),
                 "--out", branchFile,
+            ],
+            timeout,
+            cancellationToken);
+        return BuiltChain.Load(branchFile);
+    }
+
+    /// <summary>Runs a build script against <paramref name="source"/>'s Engine API and JSON-RPC; it must end with its "done" line.</summary>
+    private static async Task<ProcessResult> RunAsync(
+        NodeTooling tooling,
+        EthereumJsNode source,
+        string script,
+        string[] arguments,
+        TimeSpan? timeout,
+        CancellationToken cancellationToken)
+    {
+        var result = await tooling.RunScriptAsync(
+            script,
+            script,
+            [
+                .. arguments,
                 "--engine-url", source.EngineUrl.ToString(),
                 "--rpc-url", source.RpcUrl.ToString(),
                 "--jwt-secret", source.JwtSecretFile,
             ],
             timeout ?? DefaultTimeout,
             cancellationToken);
-        if (result.ExitCode != 0 || !result.StandardOutput.Any(l => l.Contains("\"done\":true", StringComparison.Ordinal)))
+        if (result.ExitCode != 0 || !result.StandardOutput.Any(IsDone))
         {
-            throw new InvalidOperationException($"build-branch.mjs failed (exit {result.ExitCode}).\n{result.Diagnostics}\n{source.Process.Diagnostics()}");
+            throw new InvalidOperationException($"{script} failed (exit {result.ExitCode}).\n{result.Diagnostics}\n{source.Process.Diagnostics()}");
         }
-
-        return BuiltChain.Load(branchFile);
+        return result;
     }
+
+    private static bool IsDone(string line) => line.Contains("\"done\":true", StringComparison.Ordinal);
 
     private static ChainBuildSummary ParseSummary(string line)
     {

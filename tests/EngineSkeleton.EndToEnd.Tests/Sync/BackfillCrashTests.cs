@@ -36,8 +36,8 @@ public sealed class BackfillCrashTests(ITestOutputHelper output)
     [Fact]
     public async Task A_backfill_killed_at_random_moments_never_refetches_filled_blocks_and_ends_with_exactly_the_source_chain()
     {
-        var blocks = BlocksFromEnvironment();
-        var seed = SeedFromEnvironment();
+        var blocks = SyncHostProcess.SizeFromEnvironment("BACKFILL_CRASH_BLOCKS", Environment.GetEnvironmentVariable("CI") == "true" ? CiBlocks : DefaultBlocks, SmallestBlocks);
+        var seed = SyncHostProcess.SeedFromEnvironment("BACKFILL_CRASH_SEED");
         output.WriteLine($"BACKFILL_CRASH_SEED={seed} BACKFILL_CRASH_BLOCKS={blocks}");
         var rng = new Random(seed);
         var chainSeed = (ulong)rng.NextInt64();
@@ -57,13 +57,13 @@ public sealed class BackfillCrashTests(ITestOutputHelper output)
                 // and never in the last quarter, which is left to the last run.
                 var target = Math.Min(storedHead + (ulong)rng.NextInt64((long)blocks / 20, (long)blocks / 6), blocks * 3 / 4);
                 var jitterMs = rng.Next(0, 20);
-                await using var host = StartHost(dataDir, blocks, chainSeed);
+                await using var host = SyncHostProcess.Start(dataDir, blocks, chainSeed, Peers, "--backfill");
                 await host.WaitForLineAsync(l => l.StartsWith("start ", StringComparison.Ordinal), Bound);
                 if (killing)
                 {
-                    await host.WaitForLineAsync(l => Field(l, "filled", "head") >= target, Bound);
+                    await host.WaitForLineAsync(l => SyncHostProcess.Field(l, "filled", "head") >= target, Bound);
                     await Task.Delay(jitterMs); // places the kill, synchronizes nothing: where it lands is meant to vary
-                    KillNow(host);
+                    SyncHostProcess.KillNow(host);
                 }
                 var exit = await host.WaitForExitAsync(Bound);
                 var lines = host.StandardOutputLines();
@@ -89,7 +89,7 @@ public sealed class BackfillCrashTests(ITestOutputHelper output)
                 }
                 Assert.True(exit != 0, $"run {run}: the host finished before the kill at head >= {target} landed (this test process was starved); rerun, or give a larger BACKFILL_CRASH_BLOCKS\n{host.Diagnostics()}");
                 Assert.True(exit == 137, $"run {run}: expected death by SIGKILL, exit {exit}\n{host.Diagnostics()}");
-                var printed = lines.Select(l => Field(l, "filled", "head")).LastOrDefault(h => h is not null);
+                var printed = lines.Select(l => SyncHostProcess.Field(l, "filled", "head")).LastOrDefault(h => h is not null);
                 var stored = InspectCopy(dataDir, chain);
                 Assert.True(printed is null || stored >= printed, $"run {run} printed filled head {printed}, the chain store has #{stored}");
                 Assert.True(stored >= storedHead, $"run {run}: the stored head went back from #{storedHead} to #{stored}");
@@ -116,32 +116,6 @@ public sealed class BackfillCrashTests(ITestOutputHelper output)
         finally
         {
             Directory.Delete(dataDir, recursive: true);
-        }
-    }
-
-    private static ProcessHandle StartHost(string dataDir, ulong blocks, ulong chainSeed)
-    {
-        var host = Path.Combine(AppContext.BaseDirectory, "synchost", "EngineSkeleton.SyncHost.dll");
-        Assert.True(File.Exists(host), $"{host} is missing: the test project copies EngineSkeleton.SyncHost's output there on build (CopySyncHost)");
-        return ProcessHandle.Start(
-            "synchost",
-            "dotnet",
-            [host, "--datadir", dataDir, "--headers", Text(blocks), "--seed", Text(chainSeed), "--peers", Text(Peers), "--backfill"],
-            workingDirectory: dataDir,
-            keepStandardOutput: true);
-    }
-
-    /// <summary>SIGKILL by PID: no handler runs, no stream is flushed, no transaction is finished.</summary>
-    private static void KillNow(ProcessHandle host)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(host.Pid);
-            process.Kill(); // SIGKILL on Linux and macOS
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-        {
-            // Already gone; the exit code check says how.
         }
     }
 
@@ -210,45 +184,4 @@ public sealed class BackfillCrashTests(ITestOutputHelper output)
             }
         }
     }
-
-    /// <summary>The value of <paramref name="key"/>= in a host line that starts with <paramref name="kind"/>, or null.</summary>
-    private static ulong? Field(string line, string kind, string key)
-    {
-        if (!line.StartsWith(kind + " ", StringComparison.Ordinal))
-        {
-            return null;
-        }
-        foreach (var part in line.Split(' '))
-        {
-            if (part.StartsWith(key + "=", StringComparison.Ordinal) && ulong.TryParse(part.AsSpan(key.Length + 1), CultureInfo.InvariantCulture, out var value))
-            {
-                return value;
-            }
-        }
-        return null;
-    }
-
-    private static ulong BlocksFromEnvironment()
-    {
-        var text = Environment.GetEnvironmentVariable("BACKFILL_CRASH_BLOCKS");
-        if (string.IsNullOrEmpty(text))
-        {
-            return Environment.GetEnvironmentVariable("CI") == "true" ? CiBlocks : DefaultBlocks;
-        }
-        Assert.True(ulong.TryParse(text, CultureInfo.InvariantCulture, out var blocks) && blocks >= SmallestBlocks, $"BACKFILL_CRASH_BLOCKS={text}: give a number of at least {SmallestBlocks}");
-        return blocks;
-    }
-
-    private static int SeedFromEnvironment()
-    {
-        var text = Environment.GetEnvironmentVariable("BACKFILL_CRASH_SEED");
-        if (string.IsNullOrEmpty(text))
-        {
-            return Random.Shared.Next();
-        }
-        Assert.True(int.TryParse(text, CultureInfo.InvariantCulture, out var seed), $"BACKFILL_CRASH_SEED={text} is not an int");
-        return seed;
-    }
-
-    private static string Text(ulong value) => value.ToString(CultureInfo.InvariantCulture);
 }

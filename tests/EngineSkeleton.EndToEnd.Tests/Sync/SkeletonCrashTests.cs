@@ -53,8 +53,8 @@ public sealed class SkeletonCrashTests(ITestOutputHelper output)
     [Fact]
     public async Task A_sync_killed_ten_times_at_random_moments_resumes_from_what_it_committed_and_ends_with_exactly_the_source_chain()
     {
-        var headers = HeadersFromEnvironment();
-        var seed = SeedFromEnvironment();
+        var headers = SyncHostProcess.SizeFromEnvironment("SKELETON_CRASH_HEADERS", DefaultHeaders, SmallestHeaders);
+        var seed = SyncHostProcess.SeedFromEnvironment("SKELETON_CRASH_SEED");
         output.WriteLine($"SKELETON_CRASH_SEED={seed} SKELETON_CRASH_HEADERS={headers}");
         var rng = new Random(seed);
         var chainSeed = (ulong)rng.NextInt64();
@@ -73,7 +73,7 @@ public sealed class SkeletonCrashTests(ITestOutputHelper output)
             {
                 var kill = run < Kills ? plan[run] : null;
                 var killAt = kill?.Describe(Math.Min(storedTail, headers)) ?? "";
-                await using var host = StartHost(dataDir, headers, chainSeed);
+                await using var host = SyncHostProcess.Start(dataDir, headers, chainSeed, Peers);
                 await host.WaitForLineAsync(l => l.StartsWith("start ", StringComparison.Ordinal), Bound);
                 if (kill is not null)
                 {
@@ -85,16 +85,16 @@ public sealed class SkeletonCrashTests(ITestOutputHelper output)
                     else
                     {
                         var target = kill.TargetFrom(Math.Min(storedTail, headers));
-                        await host.WaitForLineAsync(l => Field(l, "progress", "tail") <= target, Bound);
+                        await host.WaitForLineAsync(l => SyncHostProcess.Field(l, "progress", "tail") <= target, Bound);
                         await Task.Delay(kill.JitterMs);
                     }
-                    KillNow(host);
+                    SyncHostProcess.KillNow(host);
                 }
                 var exit = await host.WaitForExitAsync(Bound);
                 var lines = host.StandardOutputLines();
 
                 // Only what this process asked for counts as its downloads; requests are printed before they are served.
-                var requests = lines.Select(l => (Origin: Field(l, "request", "origin"), Count: Field(l, "request", "count")))
+                var requests = lines.Select(l => (Origin: SyncHostProcess.Field(l, "request", "origin"), Count: SyncHostProcess.Field(l, "request", "count")))
                     .Where(r => r.Origin is not null)
                     .Select(r => (Origin: r.Origin!.Value, Count: r.Count!.Value))
                     .ToList();
@@ -131,7 +131,7 @@ public sealed class SkeletonCrashTests(ITestOutputHelper output)
                 // 137 = 128 + SIGKILL: the host died by our kill, not by itself and not by finishing first.
                 Assert.True(exit != 0, $"run {run}: the host finished before the kill at {killAt} landed (this test process was starved); rerun, or give a larger SKELETON_CRASH_HEADERS\n{host.Diagnostics()}");
                 Assert.True(exit == 137, $"run {run}: expected death by SIGKILL at {killAt}, exit {exit}\n{host.Diagnostics()}");
-                var printedTail = lines.Select(l => Field(l, "progress", "tail")).LastOrDefault(t => t is not null);
+                var printedTail = lines.Select(l => SyncHostProcess.Field(l, "progress", "tail")).LastOrDefault(t => t is not null);
                 var stored = InspectCopy(dataDir, chain, headers);
                 var storedText = stored?.ToString() ?? "none";
                 if (printedTail is not null)
@@ -183,32 +183,6 @@ public sealed class SkeletonCrashTests(ITestOutputHelper output)
                 : new KillPoint(null, (ulong)rng.NextInt64((long)(headers / 100), (long)(headers / 12)), lowest, rng.Next(0, 20));
         }
         return plan;
-    }
-
-    private static ProcessHandle StartHost(string dataDir, ulong headers, ulong chainSeed)
-    {
-        var host = Path.Combine(AppContext.BaseDirectory, "synchost", "EngineSkeleton.SyncHost.dll");
-        Assert.True(File.Exists(host), $"{host} is missing: the test project copies EngineSkeleton.SyncHost's output there on build (CopySyncHost)");
-        return ProcessHandle.Start(
-            "synchost",
-            "dotnet",
-            [host, "--datadir", dataDir, "--headers", Text(headers), "--seed", Text(chainSeed), "--peers", Text((ulong)Peers)],
-            workingDirectory: dataDir,
-            keepStandardOutput: true);
-    }
-
-    /// <summary>SIGKILL by PID: no handler runs, no stream is flushed, no transaction is finished.</summary>
-    private static void KillNow(ProcessHandle host)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(host.Pid);
-            process.Kill(); // SIGKILL on Linux and macOS
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-        {
-            // Already gone; the exit code check says how.
-        }
     }
 
     /// <summary>
@@ -264,45 +238,4 @@ public sealed class SkeletonCrashTests(ITestOutputHelper output)
         }
         return count;
     }
-
-    /// <summary>The value of <paramref name="key"/>= in a host line that starts with <paramref name="kind"/>, or null.</summary>
-    private static ulong? Field(string line, string kind, string key)
-    {
-        if (!line.StartsWith(kind + " ", StringComparison.Ordinal))
-        {
-            return null;
-        }
-        foreach (var part in line.Split(' '))
-        {
-            if (part.StartsWith(key + "=", StringComparison.Ordinal) && ulong.TryParse(part.AsSpan(key.Length + 1), CultureInfo.InvariantCulture, out var value))
-            {
-                return value;
-            }
-        }
-        return null;
-    }
-
-    private static ulong HeadersFromEnvironment()
-    {
-        var text = Environment.GetEnvironmentVariable("SKELETON_CRASH_HEADERS");
-        if (string.IsNullOrEmpty(text))
-        {
-            return DefaultHeaders;
-        }
-        Assert.True(ulong.TryParse(text, CultureInfo.InvariantCulture, out var headers) && headers >= SmallestHeaders, $"SKELETON_CRASH_HEADERS={text}: give a number of at least {SmallestHeaders}");
-        return headers;
-    }
-
-    private static int SeedFromEnvironment()
-    {
-        var text = Environment.GetEnvironmentVariable("SKELETON_CRASH_SEED");
-        if (string.IsNullOrEmpty(text))
-        {
-            return Random.Shared.Next();
-        }
-        Assert.True(int.TryParse(text, CultureInfo.InvariantCulture, out var seed), $"SKELETON_CRASH_SEED={text} is not an int");
-        return seed;
-    }
-
-    private static string Text(ulong value) => value.ToString(CultureInfo.InvariantCulture);
 }

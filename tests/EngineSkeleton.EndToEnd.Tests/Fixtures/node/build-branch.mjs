@@ -22,6 +22,7 @@ import { createFeeMarket1559Tx, createLegacyTx } from '@ethereumjs/tx';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@ethereumjs/util';
 import { keccak256 } from 'ethereum-cryptography/keccak.js';
 import { jsonRpc } from './ethereumjs.mjs';
+import { forkchoiceStateAt, importBlock } from './import-block.mjs';
 import { PRAGUE, createEngine, readJwtSecretHex } from './lodestar.mjs';
 
 const { values: opt } = parseArgs({
@@ -91,7 +92,7 @@ const canonical = [base.genesisHash, ...base.blocks.slice(0, fork).map((b) => b.
 const forkBlock = fork === 0 ? null : base.blocks[fork - 1];
 let head = { hash: canonical[fork], timestamp: forkBlock ? forkBlock.timestamp : Number(BigInt(base.genesis.timestamp ?? 0)) };
 let withdrawalIndex = 2 * fork; // build-chain.mjs: two withdrawals a block
-const stateAt = (n) => ({ headBlockHash: canonical[n], safeBlockHash: canonical[Math.max(0, n - 8)], finalizedBlockHash: canonical[Math.max(0, n - 16)] });
+const stateAt = (n) => forkchoiceStateAt(canonical, n);
 const blocks = [];
 const started = performance.now();
 
@@ -126,30 +127,9 @@ try {
     const built = await engine.getPayload(PRAGUE, payloadId);
     const payload = built.executionPayload;
     if (payload.transactions.length !== txs.length) throw new Error(`branch block ${n}: built ${payload.transactions.length} transactions, sent ${txs.length}`);
-    const status = await engine.notifyNewPayload(PRAGUE, payload, [], parentBeaconBlockRoot, built.executionRequests);
-    if (status.status !== 'VALID') throw new Error(`branch block ${n}: newPayload ${JSON.stringify(status)}`);
-    const newPayload = wire.findLast((w) => w.method === 'engine_newPayloadV4');
-    const hash = newPayload.params[0].blockHash;
-    canonical.push(hash);
-    const headState = stateAt(n);
-    await engine.notifyForkchoiceUpdate(PRAGUE, headState.headBlockHash, headState.safeBlockHash, headState.finalizedBlockHash);
-    const fcu = wire.findLast((w) => w.method === 'engine_forkchoiceUpdatedV3');
-    if (fcu.result?.payloadStatus?.status !== 'VALID') throw new Error(`branch block ${n}: forkchoiceUpdated ${JSON.stringify(fcu.result ?? fcu.error)}`);
-    const [rawHeader, rawBlock] = await Promise.all([
-      jsonRpc(rpcUrl, 'debug_getRawHeader', [`0x${n.toString(16)}`]),
-      jsonRpc(rpcUrl, 'debug_getRawBlock', [`0x${n.toString(16)}`]),
-    ]);
-    blocks.push({
-      number: n,
-      hash,
-      parentHash: newPayload.params[0].parentHash,
-      timestamp: Number(newPayload.params[0].timestamp),
-      transactionHashes: txHashes,
-      newPayload: { method: newPayload.method, params: newPayload.params },
-      forkchoiceState: headState,
-      rawHeader,
-      rawBlock,
-    });
+    const block = await importBlock({ engine, wire, rpcUrl, canonical, n, built, parentBeaconBlockRoot, transactionHashes: txHashes, what: `branch block ${n}` });
+    blocks.push(block);
+    const { hash } = block;
     head = { hash, timestamp: attributes.timestamp };
     emit({ block: n, hash, txs: txs.length, ms: Math.round(performance.now() - t0) });
   }

@@ -40,6 +40,7 @@ import {
 } from '@ethereumjs/util';
 import { keccak256 } from 'ethereum-cryptography/keccak.js';
 import { jsonRpc, startEthereumJs } from './ethereumjs.mjs';
+import { forkchoiceStateAt, importBlock } from './import-block.mjs';
 import { PRAGUE, createEngine, readJwtSecretHex } from './lodestar.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -182,11 +183,7 @@ try {
     const txHashes = [];
     for (const tx of txs) txHashes.push(await jsonRpc(rpcUrl, 'eth_sendRawTransaction', [bytesToHex(tx.serialize())]));
 
-    const forkchoice = {
-      headBlockHash: head.hash,
-      safeBlockHash: canonical[Math.max(0, n - 1 - 8)],
-      finalizedBlockHash: canonical[Math.max(0, n - 1 - 16)],
-    };
+    const forkchoice = forkchoiceStateAt(canonical, n - 1);
     const parentBeaconBlockRoot = word('beacon-root', n);
     const attributes = {
       timestamp: head.timestamp + blockTime,
@@ -209,35 +206,9 @@ try {
     if (payload.transactions.length !== txs.length) {
       throw new Error(`block ${n}: built ${payload.transactions.length} transactions, sent ${txs.length}`);
     }
-    const versionedHashes = []; // no blob transactions
-    const status = await engine.notifyNewPayload(PRAGUE, payload, versionedHashes, parentBeaconBlockRoot, built.executionRequests);
-    if (status.status !== 'VALID') throw new Error(`block ${n}: newPayload ${JSON.stringify(status)}`);
-    const newPayload = wire.findLast((w) => w.method === 'engine_newPayloadV4');
-    const hash = newPayload.params[0].blockHash;
-    canonical.push(hash);
-    const headState = {
-      headBlockHash: hash,
-      safeBlockHash: canonical[Math.max(0, n - 8)],
-      finalizedBlockHash: canonical[Math.max(0, n - 16)],
-    };
-    await engine.notifyForkchoiceUpdate(PRAGUE, headState.headBlockHash, headState.safeBlockHash, headState.finalizedBlockHash);
-    const fcu = wire.findLast((w) => w.method === 'engine_forkchoiceUpdatedV3');
-    if (fcu.result?.payloadStatus?.status !== 'VALID') throw new Error(`block ${n}: forkchoiceUpdated ${JSON.stringify(fcu.result ?? fcu.error)}`);
-    const [rawHeader, rawBlock] = await Promise.all([
-      jsonRpc(rpcUrl, 'debug_getRawHeader', [`0x${n.toString(16)}`]),
-      jsonRpc(rpcUrl, 'debug_getRawBlock', [`0x${n.toString(16)}`]),
-    ]);
-    blocks.push({
-      number: n,
-      hash,
-      parentHash: newPayload.params[0].parentHash,
-      timestamp: Number(newPayload.params[0].timestamp),
-      transactionHashes: txHashes,
-      newPayload: { method: newPayload.method, params: newPayload.params },
-      forkchoiceState: headState,
-      rawHeader,
-      rawBlock,
-    });
+    const block = await importBlock({ engine, wire, rpcUrl, canonical, n, built, parentBeaconBlockRoot, transactionHashes: txHashes, what: `block ${n}` });
+    blocks.push(block);
+    const { hash } = block;
     head = { hash, timestamp: attributes.timestamp };
     const ms = Math.round(performance.now() - t0);
     timings.push(ms);
