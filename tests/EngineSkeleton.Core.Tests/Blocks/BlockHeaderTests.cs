@@ -1,4 +1,5 @@
 using EngineSkeleton.Blocks;
+using EngineSkeleton.Crypto;
 using EngineSkeleton.Rlp;
 
 namespace EngineSkeleton.Tests.Blocks;
@@ -92,6 +93,39 @@ public sealed class BlockHeaderTests
         var changed = decoded with { GasUsed = decoded.GasUsed + 1 };
         Assert.Equal(changed.Encode(), changed.EncodedBytes());
         Assert.NotEqual(received, changed.EncodedBytes());
+    }
+
+    [Fact]
+    public void HashAll_gives_each_header_the_hash_of_its_own_encoding()
+    {
+        // 41 headers of every kind HashAll meets: decoded and not hashed yet, built, already hashed, and `with`
+        // copies of decoded ones (which must not take the bytes of the header they were copied from).
+        var source = TestData.PragueHeader;
+        var headers = new List<BlockHeader>();
+        for (var i = 0; i < 41; i++)
+        {
+            var built = source with { Number = source.Number + (ulong)i, GasUsed = (ulong)i * 21_000 };
+            headers.Add((i % 4) switch
+            {
+                0 => BlockHeader.Decode(built.Encode()),
+                1 => built,
+                2 => BlockHeader.Decode(built.Encode()) with { Timestamp = built.Timestamp + 1 },
+                _ => Hashed(BlockHeader.Decode(built.Encode())),
+            });
+        }
+        BlockHeader.HashAll(headers);
+        foreach (var header in headers)
+        {
+            Assert.Equal(Keccak256.Hash(header.Encode()), header.Hash);
+            Assert.Equal(header.Encode(), header.EncodedBytes());
+        }
+        Assert.Equal(headers.Select(h => h.Hash).Distinct().Count(), headers.Count);
+
+        static BlockHeader Hashed(BlockHeader header)
+        {
+            _ = header.Hash;
+            return header;
+        }
     }
 
     [Fact]

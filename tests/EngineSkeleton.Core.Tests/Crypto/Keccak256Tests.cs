@@ -118,4 +118,65 @@ public sealed class Keccak256Tests
         var output = new byte[31];
         Assert.Throws<ArgumentException>(() => Keccak256.Hash([1, 2, 3], output));
     }
+
+    [Fact]
+    public void Four_way_hashes_equal_the_reference_for_every_length_up_to_three_blocks()
+    {
+        Assert.True(Keccak256X4.IsSupported, "this machine has no 256-bit vectors; the four-way path would go untested");
+        var random = new Random(4);
+        var outputs = new byte[Keccak256X4.Ways * Keccak256.HashSize];
+        for (var length = 0; length <= 3 * Keccak256.Rate + 1; length++)
+        {
+            // Four different inputs of lengths with the same block count: lanes must not leak into each other.
+            var blockStart = length / Keccak256.Rate * Keccak256.Rate;
+            var inputs = new byte[Keccak256X4.Ways][];
+            for (var way = 0; way < inputs.Length; way++)
+            {
+                inputs[way] = new byte[way == 0 ? length : random.Next(blockStart, blockStart + Keccak256.Rate)];
+                random.NextBytes(inputs[way]);
+            }
+            Keccak256X4.Hash(inputs[0], inputs[1], inputs[2], inputs[3], outputs);
+            for (var way = 0; way < inputs.Length; way++)
+            {
+                Assert.Equal(KeccakReference.Hash256(inputs[way], Keccak256.KeccakPadding), outputs.AsSpan(way * 32, 32).ToArray());
+            }
+        }
+    }
+
+    [Fact]
+    public void Four_way_refuses_inputs_of_different_block_counts()
+    {
+        var outputs = new byte[Keccak256X4.Ways * Keccak256.HashSize];
+        Assert.Throws<ArgumentException>(() => Keccak256X4.Hash(new byte[135], new byte[136], new byte[10], new byte[0], outputs));
+    }
+
+    [Theory]
+    [InlineData("none", 0, 600, 600)]
+    [InlineData("fewer than four, all hashed one at a time", 3, 600, 610)]
+    [InlineData("headers of one shape, not a multiple of four", 513, 600, 620)]
+    [InlineData("lengths across a block boundary", 101, 130, 140)]
+    [InlineData("more shapes than groups, with empty inputs", 300, 0, 1500)]
+    public void HashAll_gives_every_input_its_own_hash(string proves, int count, int minLength, int maxLength)
+    {
+        Assert.NotEmpty(proves);
+        var random = new Random(count);
+        var inputs = new byte[count][];
+        for (var i = 0; i < count; i++)
+        {
+            inputs[i] = new byte[random.Next(minLength, maxLength + 1)];
+            random.NextBytes(inputs[i]);
+        }
+        var hashes = new Hash256[count];
+        Keccak256.HashAll(inputs, hashes);
+        for (var i = 0; i < count; i++)
+        {
+            Assert.Equal(Keccak256.Hash(inputs[i]), hashes[i]);
+        }
+    }
+
+    [Fact]
+    public void HashAll_refuses_an_output_span_too_short()
+    {
+        Assert.Throws<ArgumentException>(() => Keccak256.HashAll([[1], [2]], new Hash256[1]));
+    }
 }
