@@ -14,6 +14,12 @@ namespace EngineSkeleton.Sync.Skeleton;
 /// newest subchain backwards through a scratch window of 131,072 headers in 512-header tasks handed to the fastest
 /// idle peers, writes every accepted batch with the progress in one transaction, and ends when the subchain links
 /// to the local chain, merges with an older one, or a forced head moves elsewhere. Peer tasks only post back.
+/// <para>
+/// The loop has a thread of its own and blocks on its channel between events (as a geth goroutine would), instead
+/// of resuming on whichever thread-pool thread is free: it is the single writer, and a writer that kept moving
+/// between cores wrote slower than the same writes from one thread (docs/benchmarks.md, Skeleton sync). Peer
+/// requests, answer checks and the backfiller run on the thread pool.
+/// </para>
 /// </summary>
 public sealed partial class SkeletonSync : IAsyncDisposable
 {
@@ -90,7 +96,29 @@ public sealed partial class SkeletonSync : IAsyncDisposable
             // Ticks before the first cycle are read and ignored; arming here, not in the loop, means a test that
             // has called Start sees every tick its clock moves through.
             _watchdog.Change(StallCheckInterval, StallCheckInterval);
-            _loop = Task.Run(RunAsync);
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var thread = new Thread(() =>
+            {
+                try
+                {
+                    Run();
+                    done.SetResult();
+                }
+                catch (OperationCanceledException e)
+                {
+                    done.SetCanceled(e.CancellationToken);
+                }
+                catch (Exception e)
+                {
+                    done.SetException(e);
+                }
+            })
+            {
+                IsBackground = true,
+                Name = "skeleton sync",
+            };
+            _loop = done.Task;
+            thread.Start();
         }
     }
 
@@ -144,15 +172,15 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private async Task RunAsync()
+    private void Run()
     {
         _progress = _store.LoadProgress();
         Publish("idle");
-        var head = await WaitForForcedHeadAsync().ConfigureAwait(false);
+        var head = WaitForForcedHead();
         _startedAt = _time.GetTimestamp();
         while (head.Header is not null || head.Resume)
         {
-            var (end, next) = await CycleAsync(head.Header, head.Finalized).ConfigureAwait(false);
+            var (end, next) = Cycle(head.Header, head.Finalized);
             Log.CycleEnded(_logger, end);
             switch (end)
             {
@@ -170,14 +198,14 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     }
 
     /// <summary>Before the first cycle only a forced head (forkchoiceUpdated) starts the sync, as in geth.</summary>
-    private async Task<(BlockHeader? Header, ulong? Finalized, bool Resume)> WaitForForcedHeadAsync()
+    private (BlockHeader? Header, ulong? Finalized, bool Resume) WaitForForcedHead()
     {
         while (true)
         {
             SkeletonEvent ev;
             try
             {
-                ev = await _events.Reader.ReadAsync(_stop.Token).ConfigureAwait(false);
+                ev = NextEvent();
             }
             catch (OperationCanceledException)
             {
@@ -203,7 +231,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         }
     }
 
-    private async Task<(CycleEnd End, BlockHeader? Next)> CycleAsync(BlockHeader? head, ulong? finalized)
+    private (CycleEnd End, BlockHeader? Next) Cycle(BlockHeader? head, ulong? finalized)
     {
         var cycle = ++_cycle;
         StartCycle(head, finalized);
@@ -211,14 +239,15 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         (CycleEnd, BlockHeader?) result;
         try
         {
-            result = await RunCycleAsync(cycle, cycleCancel.Token).ConfigureAwait(false);
+            result = RunCycle(cycle, cycleCancel.Token);
         }
         finally
         {
             // Owners of cancelled requests stay busy until their delivery comes back (every fetch posts one) and is
             // read as stale: freeing them here let the next cycle hand them a second request while the first was
             // still out, and the stale delivery then freed a peer busy with the new one.
-            await cycleCancel.CancelAsync().ConfigureAwait(false);
+            // Cancellation callbacks (peers' requests) run on the thread pool, not on the loop's thread.
+            cycleCancel.CancelAsync().GetAwaiter().GetResult();
             _scratch = [];
             _owners = [];
             _declined = [];
@@ -227,7 +256,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         // Suspend the backfiller before the skeleton changes under it; heads arriving meanwhile are answered, and
         // the newest forced one becomes the next cycle's target (geth drops them; the beacon node would have to
         // repeat itself).
-        var (filled, forced, terminate) = await SuspendFillerAsync().ConfigureAwait(false);
+        var (filled, forced, terminate) = SuspendFiller();
         if (filled is not null)
         {
             CleanStales(filled);
@@ -272,7 +301,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         }
     }
 
-    private async Task<(CycleEnd, BlockHeader?)> RunCycleAsync(int cycle, CancellationToken token)
+    private (CycleEnd, BlockHeader?) RunCycle(int cycle, CancellationToken token)
     {
         while (true)
         {
@@ -284,7 +313,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
             SkeletonEvent ev;
             try
             {
-                ev = await _events.Reader.ReadAsync(_stop.Token).ConfigureAwait(false);
+                ev = NextEvent();
             }
             catch (OperationCanceledException)
             {
@@ -395,7 +424,9 @@ public sealed partial class SkeletonSync : IAsyncDisposable
             _askedAt[task] = _time.GetTimestamp();
             _peers.MarkBusy(peer);
             var range = HeaderTasks.RangeOf(_scratchHead, task, anchor);
-            _ = FetchAsync(cycle, range, peer, token);
+            // On the thread pool: whatever a peer does before its first real await (an in-process peer builds its
+            // whole answer) must not run on the loop's thread and stall every other event behind it.
+            _ = Task.Run(() => FetchAsync(cycle, range, peer, token), CancellationToken.None);
         }
         // Wake when the first rest ends, if a peer rests: nothing else may come to make the loop look again.
         if (_backoff.NextWake() is { } wake)
@@ -406,9 +437,6 @@ public sealed partial class SkeletonSync : IAsyncDisposable
 
     private async Task FetchAsync(int cycle, HeaderRange range, ISyncPeer peer, CancellationToken token)
     {
-        // Leave the loop before calling the peer: whatever a peer does before its first real await (an in-process
-        // peer builds its whole answer) would otherwise run on the loop and stall every other event behind it.
-        await Task.Yield();
         var started = _time.GetTimestamp();
         IReadOnlyList<BlockHeader>? headers = null;
         var verdict = ResponseVerdict.Accepted;
@@ -652,7 +680,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         }
     }
 
-    private async Task<(BlockHeader? Filled, BlockHeader? Forced, TaskCompletionSource? Terminate)> SuspendFillerAsync()
+    private (BlockHeader? Filled, BlockHeader? Forced, TaskCompletionSource? Terminate) SuspendFiller()
     {
         var suspend = _filler.SuspendAsync(_stop.Token);
         BlockHeader? forced = null;
@@ -660,7 +688,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         while (!suspend.IsCompleted)
         {
             var readable = _events.Reader.WaitToReadAsync(_stop.Token).AsTask();
-            await Task.WhenAny(suspend, readable).ConfigureAwait(false);
+            Task.WaitAny(suspend, readable);
             while (_events.Reader.TryRead(out var ev))
             {
                 switch (ev)
@@ -686,12 +714,26 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         BlockHeader? filled = null;
         try
         {
-            filled = await suspend.ConfigureAwait(false);
+            filled = suspend.GetAwaiter().GetResult();
         }
         catch (OperationCanceledException)
         {
         }
         return (filled, forced, terminate);
+    }
+
+    /// <summary>The next event, blocking the loop's own thread until one comes; cancelled when the sync stops.</summary>
+    private SkeletonEvent NextEvent()
+    {
+        SkeletonEvent? ev;
+        while (!_events.Reader.TryRead(out ev))
+        {
+            if (!_events.Reader.WaitToReadAsync(_stop.Token).AsTask().GetAwaiter().GetResult())
+            {
+                throw new OperationCanceledException("the event channel is closed");
+            }
+        }
+        return ev;
     }
 
     private void Drop(ISyncPeer peer, string reason)

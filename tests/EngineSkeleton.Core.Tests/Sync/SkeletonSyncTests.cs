@@ -129,6 +129,47 @@ public sealed class SkeletonSyncTests
         return await linked.Task.WaitAsync(Bound);
     }
 
+    [Fact]
+    public async Task The_loop_runs_every_event_on_one_thread_of_its_own_and_peers_answer_off_it()
+    {
+        // The single writer keeps one thread (docs/benchmarks.md: resuming on whichever pool thread was free made the
+        // same writes slower), and the peers' work never runs on it.
+        var chain = GeneratedChain.Headers(3_001);
+        using var store = SkeletonStore.OpenInMemory();
+        await using var sync = new SkeletonSync(store, new PeerSet(TimeProvider.System), new RecordingBackfiller(), new GenesisOnly(chain[0]), TimeProvider.System, NullLogger<SkeletonSync>.Instance);
+        var peerThreads = new System.Collections.Concurrent.ConcurrentBag<int>();
+        for (var i = 0; i < 2; i++)
+        {
+            sync.AddPeer(new InProcessPeer($"peer{i}", chain)
+            {
+                OnRequest = (_, _) =>
+                {
+                    peerThreads.Add(Environment.CurrentManagedThreadId);
+                    return Task.CompletedTask;
+                },
+            });
+        }
+        var loopThreads = new System.Collections.Concurrent.ConcurrentBag<(int Id, bool Pooled, string? Name)>();
+        var linked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        sync.AfterEvent = s =>
+        {
+            loopThreads.Add((Environment.CurrentManagedThreadId, Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name));
+            if (s.Linked)
+            {
+                linked.TrySetResult();
+            }
+        };
+        sync.Start();
+        Assert.Equal(SyncRequestOutcome.Accepted, await sync.SyncAsync(chain[^1], null, force: true).WaitAsync(Bound));
+        await linked.Task.WaitAsync(Bound);
+
+        var loop = Assert.Single(loopThreads.Distinct());
+        Assert.False(loop.Pooled);
+        Assert.Equal("skeleton sync", loop.Name);
+        Assert.True(peerThreads.Count >= 6, $"{peerThreads.Count} requests for 3,000 headers in tasks of 512");
+        Assert.DoesNotContain(loop.Id, peerThreads);
+    }
+
     [Theory]
     [InlineData("a chain shorter than one request links from a single peer", 300UL, 1)]
     [InlineData("a chain of many tasks links from three peers sharing the work", 5_000UL, 3)]
