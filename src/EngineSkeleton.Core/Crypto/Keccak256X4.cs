@@ -266,7 +266,6 @@ internal static class Keccak256X4
             asu = b4 ^ Vector256.AndNot(b1, b0);
         }
 
-
         Unsafe.Add(ref lanes, 0) = aba;
         Unsafe.Add(ref lanes, 1) = abe;
         Unsafe.Add(ref lanes, 2) = abi;
