@@ -96,29 +96,8 @@ public sealed partial class SkeletonSync : IAsyncDisposable
             // Ticks before the first cycle are read and ignored; arming here, not in the loop, means a test that
             // has called Start sees every tick its clock moves through.
             _watchdog.Change(StallCheckInterval, StallCheckInterval);
-            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var thread = new Thread(() =>
-            {
-                try
-                {
-                    Run();
-                    done.SetResult();
-                }
-                catch (OperationCanceledException e)
-                {
-                    done.SetCanceled(e.CancellationToken);
-                }
-                catch (Exception e)
-                {
-                    done.SetException(e);
-                }
-            })
-            {
-                IsBackground = true,
-                Name = "skeleton sync",
-            };
-            _loop = done.Task;
-            thread.Start();
+            // LongRunning: a thread of its own, not a pool thread (see the class remarks).
+            _loop = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
     }
 
@@ -174,6 +153,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
 
     private void Run()
     {
+        Thread.CurrentThread.Name = "skeleton sync"; // for thread dumps and profiles
         _progress = _store.LoadProgress();
         Publish("idle");
         var head = WaitForForcedHead();
