@@ -1,3 +1,4 @@
 using System.Runtime.CompilerServices;
 
-[assembly: InternalsVisibleTo("EngineSkeleton.Core.Tests")]
+[assembly: InternalsVisibleTo("EngineSkeleton.Storage.Tests")]
+[assembly: InternalsVisibleTo("EngineSkeleton.Sync.Tests")]

@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Crypto;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Crypto;
+using EngineSkeleton.Core.Primitives;
 
 namespace EngineSkeleton.Benchmarks;
 

@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
-using EngineSkeleton.Crypto;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Crypto;
+using EngineSkeleton.Core.Primitives;
 
 namespace EngineSkeleton.Benchmarks;
 

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using BenchmarkDotNet.Attributes;
-using EngineSkeleton.Crypto;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Crypto;
+using EngineSkeleton.Core.Primitives;
 using Nethereum.Util;
 
 namespace EngineSkeleton.Benchmarks;

@@ -1,14 +1,16 @@
 using System.Globalization;
 using System.Text;
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Validation;
 using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Beacon;
 using EngineSkeleton.Sync.Peers;
 using EngineSkeleton.Sync.Skeleton;
-using EngineSkeleton.Validation;
+using EngineSkeleton.Testing.Chains;
+using EngineSkeleton.Testing.Peers;
 
 namespace EngineSkeleton.SyncHost;
 

@@ -1,18 +1,20 @@
 using System.Globalization;
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Storage;
 using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Beacon;
 using EngineSkeleton.Sync.Peers;
 using EngineSkeleton.Sync.Skeleton;
+using EngineSkeleton.Testing.Chains;
+using EngineSkeleton.Testing.Peers;
 using Microsoft.Extensions.Logging;
 
 namespace EngineSkeleton.SyncHost;
 
 /// <summary>
-/// A process that runs one skeleton sync and nothing else, for tests that kill it (brief §6, kill -9 at random
+/// A process that runs one skeleton sync and nothing else, for tests that kill it (docs/quality.md, kill -9 at random
 /// points): <c>--datadir DIR --headers N --seed S [--peers K] [--backfill]</c>. It generates the chain
 /// <c>GeneratedChain.Headers(N + 1, S)</c>, opens the skeleton store in DIR (resuming whatever progress is there),
 /// serves the chain from K in-process peers (4 by default) and forces head N. It exits 0 once linked to the genesis.

@@ -1,8 +1,8 @@
 using System.Diagnostics.CodeAnalysis;
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Rlp;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Rlp;
 
-namespace EngineSkeleton.Blocks;
+namespace EngineSkeleton.Core.Blocks;
 
 /// <summary>A block as devp2p and chain files carry it: RLP [header, transactions, ommers, withdrawals?].</summary>
 public sealed record Block(BlockHeader Header, BlockBody Body)

@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
-using EngineSkeleton.Rlp;
+using EngineSkeleton.Core.Rlp;
 
-namespace EngineSkeleton.Blocks;
+namespace EngineSkeleton.Core.Blocks;
 
 /// <summary>
 /// A block's body: RLP [transactions, ommers] before Shanghai, [transactions, ommers, withdrawals] from it on.

@@ -1,11 +1,11 @@
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
-using EngineSkeleton.Crypto;
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Rlp;
+using EngineSkeleton.Core.Crypto;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Rlp;
 
-namespace EngineSkeleton.Blocks;
+namespace EngineSkeleton.Core.Blocks;
 
 /// <summary>
 /// An execution-layer block header. Which optional fields are present is the fork's shape, fixed by the RLP

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Primitives;
 
-namespace EngineSkeleton.Blocks;
+namespace EngineSkeleton.Core.Blocks;
 
 /// <summary>EIP-7685 execution requests commitment, carried in the header as requestsHash from Prague on.</summary>
 public static class ExecutionRequests

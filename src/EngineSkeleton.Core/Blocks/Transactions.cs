@@ -1,9 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
-using EngineSkeleton.Crypto;
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Rlp;
+using EngineSkeleton.Core.Crypto;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Rlp;
 
-namespace EngineSkeleton.Blocks;
+namespace EngineSkeleton.Core.Blocks;
 
 /// <summary>
 /// What the engine needs to know about a transaction without executing it, from its canonical bytes: a legacy

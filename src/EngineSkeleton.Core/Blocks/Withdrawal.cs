@@ -1,7 +1,7 @@
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Rlp;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Rlp;
 
-namespace EngineSkeleton.Blocks;
+namespace EngineSkeleton.Core.Blocks;
 
 /// <summary>A validator withdrawal pushed by the consensus layer (EIP-4895); RLP [index, validatorIndex, address, amount].</summary>
 public sealed record Withdrawal(ulong Index, ulong ValidatorIndex, Address Address, ulong AmountGwei)

@@ -1,4 +1,4 @@
-namespace EngineSkeleton.Chain;
+namespace EngineSkeleton.Core.Chain;
 
 /// <summary>EIP-4844 blob parameters in force from a timestamp on (EIP-7840 blobSchedule; BPO forks of EIP-7892).</summary>
 /// <param name="Target">Target blobs per block.</param>

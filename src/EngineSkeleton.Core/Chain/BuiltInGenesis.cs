@@ -1,9 +1,9 @@
 using System.Numerics;
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Crypto;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Crypto;
+using EngineSkeleton.Core.Primitives;
 
-namespace EngineSkeleton.Chain;
+namespace EngineSkeleton.Core.Chain;
 
 /// <summary>
 /// Genesis headers of the built-in networks, from their published fields (state roots as the clients publish them,

@@ -1,7 +1,7 @@
 using System.Numerics;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Primitives;
 
-namespace EngineSkeleton.Chain;
+namespace EngineSkeleton.Core.Chain;
 
 /// <summary>
 /// What the node must know of a chain to judge blocks without state: its id, its anchor (genesis) and when each
@@ -19,7 +19,7 @@ public sealed record ChainSpec
     /// <summary>First block of London (EIP-1559 base fee); 0 when active at genesis, null when never.</summary>
     public ulong? LondonBlock { get; init; }
 
-    /// <summary>Total difficulty at which proof-of-work ended. Reported, not enforced (brief §2: no ethash, no TD).</summary>
+    /// <summary>Total difficulty at which proof-of-work ended. Reported, not enforced (docs/trust.md: no ethash, no TD).</summary>
     public BigInteger? TerminalTotalDifficulty { get; init; }
 
     /// <summary>First proof-of-stake block, where the chain config knows it (geth's mergeNetsplitBlock).</summary>

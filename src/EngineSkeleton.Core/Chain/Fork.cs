@@ -1,4 +1,4 @@
-namespace EngineSkeleton.Chain;
+namespace EngineSkeleton.Core.Chain;
 
 /// <summary>
 /// Execution-layer forks that change what a block or an Engine API call looks like. Blob-parameter-only forks
@@ -6,7 +6,7 @@ namespace EngineSkeleton.Chain;
 /// </summary>
 public enum Fork
 {
-    /// <summary>Before the merge: proof-of-work blocks, anchored by hash links alone (brief §2).</summary>
+    /// <summary>Before the merge: proof-of-work blocks, anchored by hash links alone (docs/trust.md).</summary>
     PreMerge,
     Paris,
     Shanghai,

@@ -1,12 +1,12 @@
 using System.Globalization;
 using System.Numerics;
 using System.Text.Json;
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Crypto;
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Trie;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Crypto;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Trie;
 
-namespace EngineSkeleton.Chain;
+namespace EngineSkeleton.Core.Chain;
 
 /// <summary>
 /// A geth-format genesis.json: the chain config and the genesis block, whose header (state root over the alloc

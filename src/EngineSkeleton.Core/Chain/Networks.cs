@@ -1,7 +1,7 @@
 using System.Numerics;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Primitives;
 
-namespace EngineSkeleton.Chain;
+namespace EngineSkeleton.Core.Chain;
 
 /// <summary>
 /// Built-in networks: chain id, genesis hash and fork schedule, as the public chain configs publish them

@@ -3,9 +3,9 @@ using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Primitives;
 
-namespace EngineSkeleton.Crypto;
+namespace EngineSkeleton.Core.Crypto;
 
 /// <summary>
 /// Keccak-256 as Ethereum uses it: the Keccak sponge with rate 1088 bits, capacity 512 and the original

@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace EngineSkeleton.Crypto;
+namespace EngineSkeleton.Core.Crypto;
 
 /// <summary>
 /// keccak256 of four inputs at once: each 64-bit lane of the state is a <see cref="Vector256{T}"/> holding that

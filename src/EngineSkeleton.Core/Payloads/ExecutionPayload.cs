@@ -1,8 +1,8 @@
 using System.Numerics;
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
 
-namespace EngineSkeleton.Payloads;
+namespace EngineSkeleton.Core.Payloads;
 
 /// <summary>
 /// An execution payload as the Engine API carries it (ExecutionPayloadV1..V3 of execution-apis): a block with its

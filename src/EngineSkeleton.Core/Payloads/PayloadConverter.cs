@@ -1,9 +1,9 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Crypto;
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Trie;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Crypto;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Trie;
 
-namespace EngineSkeleton.Payloads;
+namespace EngineSkeleton.Core.Payloads;
 
 /// <summary>Payload ↔ block: the header is rebuilt field by field so that its hash can be checked against blockHash.</summary>
 public static class PayloadConverter

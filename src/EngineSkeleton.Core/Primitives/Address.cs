@@ -1,4 +1,4 @@
-namespace EngineSkeleton.Primitives;
+namespace EngineSkeleton.Core.Primitives;
 
 /// <summary>A 20-byte account address.</summary>
 public sealed record Address

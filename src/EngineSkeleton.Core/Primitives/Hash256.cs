@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace EngineSkeleton.Primitives;
+namespace EngineSkeleton.Core.Primitives;
 
 /// <summary>A 32-byte hash (block hash, state root, ...), held by value so it can key dictionaries without allocation.</summary>
 [StructLayout(LayoutKind.Sequential)]

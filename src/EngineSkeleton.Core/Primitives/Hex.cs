@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Nethereum.Hex.HexConvertors.Extensions;
 
-namespace EngineSkeleton.Primitives;
+namespace EngineSkeleton.Core.Primitives;
 
 /// <summary>
 /// Hex as Ethereum JSON writes it: <c>0x</c>-prefixed, lower case. Strict checks (prefix, even length, digits)

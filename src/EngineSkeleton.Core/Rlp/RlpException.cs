@@ -1,4 +1,4 @@
-namespace EngineSkeleton.Rlp;
+namespace EngineSkeleton.Core.Rlp;
 
 /// <summary>
 /// Input that is not canonical RLP, or not the shape the caller asked for. The message names the rule broken

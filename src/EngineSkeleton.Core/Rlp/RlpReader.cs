@@ -1,9 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Primitives;
 
-namespace EngineSkeleton.Rlp;
+namespace EngineSkeleton.Core.Rlp;
 
 /// <summary>
 /// Reads RLP from a span, strictly: input from peers is untrusted, and only the canonical encoding of a value

@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Numerics;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Primitives;
 
-namespace EngineSkeleton.Rlp;
+namespace EngineSkeleton.Core.Rlp;
 
 /// <summary>
 /// Writes canonical RLP into a span sized in advance: callers add up the <c>LengthOf*</c> of their items first

@@ -1,8 +1,8 @@
-using EngineSkeleton.Crypto;
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Rlp;
+using EngineSkeleton.Core.Crypto;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Rlp;
 
-namespace EngineSkeleton.Trie;
+namespace EngineSkeleton.Core.Trie;
 
 /// <summary>
 /// An in-memory Merkle-Patricia trie (Yellow Paper appendix D), built only to compute a root: transactions,

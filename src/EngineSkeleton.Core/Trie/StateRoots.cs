@@ -1,9 +1,9 @@
 using System.Numerics;
-using EngineSkeleton.Crypto;
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Rlp;
+using EngineSkeleton.Core.Crypto;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Rlp;
 
-namespace EngineSkeleton.Trie;
+namespace EngineSkeleton.Core.Trie;
 
 /// <summary>An account as a genesis allocation states it; storage maps slot to value, both 32 bytes.</summary>
 public sealed record AccountEntry(

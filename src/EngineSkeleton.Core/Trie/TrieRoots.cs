@@ -1,8 +1,8 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Rlp;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Rlp;
 
-namespace EngineSkeleton.Trie;
+namespace EngineSkeleton.Core.Trie;
 
 /// <summary>Roots of the list tries a header commits to (transactionsRoot, withdrawalsRoot).</summary>
 public static class TrieRoots

@@ -1,8 +1,8 @@
 using System.Numerics;
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Chain;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Chain;
 
-namespace EngineSkeleton.Validation;
+namespace EngineSkeleton.Core.Validation;
 
 /// <summary>EIP-1559 base fee from the parent header. Pure.</summary>
 public static class BaseFee

@@ -1,8 +1,8 @@
 using System.Numerics;
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Chain;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Chain;
 
-namespace EngineSkeleton.Validation;
+namespace EngineSkeleton.Core.Validation;
 
 /// <summary>EIP-4844 blob gas accounting, with EIP-7918's reserve price from Osaka on. Pure functions.</summary>
 public static class BlobGas

@@ -1,14 +1,14 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Chain;
-using EngineSkeleton.Crypto;
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Rlp;
-using EngineSkeleton.Trie;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Chain;
+using EngineSkeleton.Core.Crypto;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Rlp;
+using EngineSkeleton.Core.Trie;
 
-namespace EngineSkeleton.Validation;
+namespace EngineSkeleton.Core.Validation;
 
 /// <summary>
-/// Every check of a block that needs no state (brief §2): the one validator used by every path that imports a block
+/// Every check of a block that needs no state (docs/trust.md): the one validator used by every path that imports a block
 /// (newPayload, backfill). Proof-of-stake blocks (difficulty 0) get the full post-merge rules; proof-of-work blocks
 /// are anchored by hash links and their bodies checked against the header roots only (no ethash).
 /// </summary>
@@ -65,7 +65,7 @@ public sealed class BlockValidator(ChainSpec spec)
         }
         if (!header.Difficulty.IsZero)
         {
-            // Pre-merge: no ethash (brief §2); the body must still match what the header commits to.
+            // Pre-merge: no ethash (docs/trust.md); the body must still match what the header commits to.
             return parent.Difficulty.IsZero ? ValidationResult.Invalid("proof-of-work block after a proof-of-stake parent")
                 : bodyChecked ? ValidationResult.Valid
                 : ValidateBody(block, allowOmmers: true);

@@ -1,4 +1,4 @@
-namespace EngineSkeleton.Validation;
+namespace EngineSkeleton.Core.Validation;
 
 /// <summary>The outcome of a stateless check: valid, or the first rule broken, in words an operator can act on.</summary>
 public readonly record struct ValidationResult(string? Error)

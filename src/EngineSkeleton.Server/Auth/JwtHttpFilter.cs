@@ -12,7 +12,7 @@ internal static class JwtHttpFilter
     /// Returns true when the request may proceed; otherwise the response is already a 401.
     /// </summary>
     /// <remarks>
-    /// geth (node/jwt_handler.go) answers 401 with a text/plain reason ("missing token", "stale token"...). The brief
+    /// geth (node/jwt_handler.go) answers 401 with a text/plain reason ("missing token", "stale token"...). docs/rpc.md
     /// asks for a JSON-RPC body, so the same reason goes into <c>{"jsonrpc":"2.0","id":null,"error":{"code":-32000,
     /// "message":...}}</c>: -32000 is geth's generic server error, and the id is null because the body was not read.
     /// </remarks>

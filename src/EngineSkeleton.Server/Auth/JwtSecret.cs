@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 namespace EngineSkeleton.Server.Auth;
 
 /// <summary>
-/// The 32-byte HS256 secret shared with the consensus client (execution-apis src/engine/authentication.md, brief §3.3).
+/// The 32-byte HS256 secret shared with the consensus client (execution-apis src/engine/authentication.md, docs/rpc.md (JWT)).
 /// The file holds 64 hex characters, optionally prefixed with <c>0x</c>; surrounding whitespace is ignored.
 /// </summary>
 internal sealed partial class JwtSecret

@@ -6,7 +6,7 @@ using Microsoft.IdentityModel.Tokens;
 namespace EngineSkeleton.Server.Auth;
 
 /// <summary>
-/// Engine API JWT check (brief §3.3; execution-apis src/engine/authentication.md; hive engine "auth" suite):
+/// Engine API JWT check (docs/rpc.md (JWT); execution-apis src/engine/authentication.md; hive engine "auth" suite):
 /// HS256 only, <c>iat</c> required and within <see cref="MaxIatDrift"/> of our clock, <c>exp</c> honoured when present,
 /// other claims ignored. Thread-safe; one instance per secret.
 /// </summary>
@@ -97,7 +97,7 @@ internal sealed partial class JwtValidator
             return Reject(JwtFailure.Malformed, "malformed token");
         }
 
-        // Refused before any key work: 'none' and every other algorithm (brief §3.3). The library would refuse them
+        // Refused before any key work: 'none' and every other algorithm (docs/rpc.md (JWT)). The library would refuse them
         // too (ValidAlgorithms), but this gives the operator the reason.
         if (!string.Equals(jwt.Alg, SecurityAlgorithms.HmacSha256, StringComparison.Ordinal))
         {

@@ -2,7 +2,7 @@ namespace EngineSkeleton.Server.Engine;
 
 /// <summary>
 /// One lock for newPayload and one for forkchoiceUpdated, so that a slow import does not hold up forkchoice.
-/// Waits are bounded: a call that cannot get its lock in time answers SYNCING, never a -32000 "busy" (brief §4).
+/// Waits are bounded: a call that cannot get its lock in time answers SYNCING, never a -32000 "busy" (docs/sync.md).
 /// </summary>
 internal sealed class EngineLocks(TimeProvider time)
 {

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using EngineSkeleton.Chain;
+using EngineSkeleton.Core.Chain;
 using EngineSkeleton.Server.Engine.Wire;
 using EngineSkeleton.Server.Rpc;
 using StreamJsonRpc;

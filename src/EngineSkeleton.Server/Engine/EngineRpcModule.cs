@@ -1,8 +1,8 @@
 using System.Reflection;
 using System.Text.Json;
-using EngineSkeleton.Chain;
-using EngineSkeleton.Payloads;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Chain;
+using EngineSkeleton.Core.Payloads;
+using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Server.Engine.Bodies;
 using EngineSkeleton.Server.Engine.Forkchoice;
 using EngineSkeleton.Server.Engine.NewPayload;

@@ -1,11 +1,11 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
 
 namespace EngineSkeleton.Server.Engine;
 
 /// <summary>
 /// Headers of payloads whose parent was unknown, kept so that a later forkchoiceUpdated on them can start a sync
-/// without asking peers. Bounded to the last 96, as geth's payload queue (brief §4, Engine wiring).
+/// without asking peers. Bounded to the last 96, as geth's payload queue (docs/sync.md, Engine wiring).
 /// </summary>
 internal sealed class PendingHeaders
 {

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using EngineSkeleton.Chain;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Chain;
+using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Server.Engine;
 using EngineSkeleton.Server.Engine.Wire;
 using EngineSkeleton.Server.Rpc;
@@ -12,7 +12,7 @@ using StreamJsonRpc;
 namespace EngineSkeleton.Server.Eth;
 
 /// <summary>
-/// Read methods served on both ports (brief §3.2) over what the node has: eth_, net_, web3_, skeleton_, rpc_.
+/// Read methods served on both ports (docs/rpc.md) over what the node has: eth_, net_, web3_, skeleton_, rpc_.
 /// eth_getBlockBy* return transaction hashes whatever fullTx asks: the node keeps transactions as bytes, unexecuted.
 /// </summary>
 internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync sync, OpenRpcDocument discovery)

@@ -1,5 +1,5 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Chain;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Chain;
 
 namespace EngineSkeleton.Server.Hosting;
 

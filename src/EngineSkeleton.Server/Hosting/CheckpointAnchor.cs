@@ -6,7 +6,7 @@ using EngineSkeleton.Sync.Peers;
 namespace EngineSkeleton.Server.Hosting;
 
 /// <summary>
-/// --sync.checkpoint at startup (brief §3.1): a used datadir must already be anchored at the checkpoint (or hold it
+/// --sync.checkpoint at startup (README.md (flags)): a used datadir must already be anchored at the checkpoint (or hold it
 /// canonical); a fresh one fetches the block from its peers before the listeners open and is anchored there.
 /// </summary>
 internal static class CheckpointAnchor

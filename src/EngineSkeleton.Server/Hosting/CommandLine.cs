@@ -1,7 +1,7 @@
 namespace EngineSkeleton.Server.Hosting;
 
 /// <summary>
-/// geth-style flags (brief §3.1) turned into configuration keys of the root appsettings.json, so that file,
+/// geth-style flags (README.md (flags)) turned into configuration keys of the root appsettings.json, so that file,
 /// ENGINESKELETON__Section__Key variables and flags are one configuration, flags winning.
 /// Accepts <c>--flag value</c> and <c>--flag=value</c>; anything unknown is an error.
 /// </summary>

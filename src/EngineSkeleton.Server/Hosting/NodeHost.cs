@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
-using EngineSkeleton.Chain;
+using EngineSkeleton.Core.Chain;
+using EngineSkeleton.Core.Validation;
+using EngineSkeleton.Network.Rpc;
 using EngineSkeleton.Server.Auth;
 using EngineSkeleton.Server.Engine;
 using EngineSkeleton.Server.Engine.Bodies;
@@ -15,9 +17,7 @@ using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Beacon;
 using EngineSkeleton.Sync.Checkpoint;
 using EngineSkeleton.Sync.Peers;
-using EngineSkeleton.Sync.Peers.Rpc;
 using EngineSkeleton.Sync.Skeleton;
-using EngineSkeleton.Validation;
 
 namespace EngineSkeleton.Server.Hosting;
 
@@ -327,7 +327,7 @@ internal sealed partial class NodeHost : IAsyncDisposable
     private static partial class Log
     {
         [LoggerMessage(1, LogLevel.Information, "Starting EngineSkeleton network={Network} chainid={ChainId} genesis={Genesis} datadir={DataDir}")]
-        public static partial void Starting(ILogger logger, string network, ulong chainId, EngineSkeleton.Primitives.Hash256 genesis, string dataDir);
+        public static partial void Starting(ILogger logger, string network, ulong chainId, EngineSkeleton.Core.Primitives.Hash256 genesis, string dataDir);
 
         [LoggerMessage(2, LogLevel.Information, "Trust model: the beacon node is trusted for the head hash; blocks are checked without state (hash links, header rules, body roots); transactions are not executed and VALID means every stateless check passed; pre-merge blocks are anchored by hash links alone")]
         public static partial void TrustModel(ILogger logger);
@@ -339,6 +339,6 @@ internal sealed partial class NodeHost : IAsyncDisposable
         public static partial void RpcPeer(ILogger logger, string url);
 
         [LoggerMessage(5, LogLevel.Information, "Anchored at checkpoint number={Number} hash={Hash}: history below it is neither fetched nor served")]
-        public static partial void Checkpoint(ILogger logger, ulong number, EngineSkeleton.Primitives.Hash256 hash);
+        public static partial void Checkpoint(ILogger logger, ulong number, EngineSkeleton.Core.Primitives.Hash256 hash);
     }
 }

@@ -48,7 +48,7 @@ internal sealed class SyncOptions
 
     /// <summary>
     /// NUMBER:HASH of a trusted post-merge block to start the local chain from instead of the genesis
-    /// (--sync.checkpoint, brief §3.1); fetched from the peers on a fresh datadir.
+    /// (--sync.checkpoint, README.md (flags)); fetched from the peers on a fresh datadir.
     /// </summary>
     public string? Checkpoint { get; set; }
 }
@@ -56,7 +56,7 @@ internal sealed class SyncOptions
 /// <summary>Section "Rpc": limits shared by both endpoints.</summary>
 internal sealed class RpcOptions
 {
-    /// <summary>128 MiB, as the brief sets: large enough for a full Osaka payload batch, small enough to refuse abuse.</summary>
+    /// <summary>128 MiB (docs/rpc.md): large enough for a full Osaka payload batch, small enough to refuse abuse.</summary>
     public long MaxRequestBodyBytes { get; set; } = 128L * 1024 * 1024;
 }
 

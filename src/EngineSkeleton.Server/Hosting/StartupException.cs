@@ -1,6 +1,6 @@
 namespace EngineSkeleton.Server.Hosting;
 
-/// <summary>Startup cannot go on; the message is the one line printed before exiting with code 2 (brief §3.1).</summary>
+/// <summary>Startup cannot go on; the message is the one line printed before exiting with code 2 (README.md (flags)).</summary>
 internal sealed class StartupException : Exception
 {
     public StartupException(string message)

@@ -76,7 +76,7 @@ internal sealed partial class RpcEndpoint : IAsyncDisposable
         }
         catch (Exception ex) when (ex is not OutOfMemoryException && !context.RequestAborted.IsCancellationRequested)
         {
-            // A bug of ours, not the caller's: log it and still answer JSON-RPC, never a bare 500 (brief §6).
+            // A bug of ours, not the caller's: log it and still answer JSON-RPC, never a bare 500 (docs/quality.md).
             Log.Unhandled(_logger, Options.Name, ex);
             if (!context.Response.HasStarted)
             {

@@ -1,7 +1,7 @@
 namespace EngineSkeleton.Server.Rpc;
 
 /// <summary>
-/// One JSON-RPC endpoint: a set of targets served on one Kestrel port (brief §3.2: 8551 with JWT, 8545 without).
+/// One JSON-RPC endpoint: a set of targets served on one Kestrel port (docs/rpc.md: 8551 with JWT, 8545 without).
 /// Validated once by <see cref="Validate"/> when the endpoint is built; a bad value stops startup.
 /// </summary>
 /// <param name="Name">For logs: <c>engine</c>, <c>http</c>.</param>

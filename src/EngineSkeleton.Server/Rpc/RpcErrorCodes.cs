@@ -1,6 +1,6 @@
 namespace EngineSkeleton.Server.Rpc;
 
-/// <summary>JSON-RPC 2.0 and Engine API error codes (brief §3.2; execution-apis src/engine/common.md).</summary>
+/// <summary>JSON-RPC 2.0 and Engine API error codes (docs/rpc.md; execution-apis src/engine/common.md).</summary>
 public static class RpcErrorCodes
 {
     public const int ParseError = -32700;
@@ -8,7 +8,7 @@ public static class RpcErrorCodes
     public const int MethodNotFound = -32601;
     public const int InvalidParams = -32602;
     public const int InternalError = -32603;
-    /// <summary>geth's generic server error; never used for "busy" (brief §4, Engine wiring).</summary>
+    /// <summary>geth's generic server error; never used for "busy" (docs/sync.md, Engine wiring).</summary>
     public const int ServerError = -32000;
     public const int UnknownPayload = -38001;
     public const int InvalidForkchoiceState = -38002;

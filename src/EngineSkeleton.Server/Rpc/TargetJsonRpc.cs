@@ -5,7 +5,7 @@ using StreamJsonRpc.Protocol;
 namespace EngineSkeleton.Server.Rpc;
 
 /// <summary>
-/// The <see cref="JsonRpc"/> that invokes RPC targets, with the error mapping of brief §3.2: an
+/// The <see cref="JsonRpc"/> that invokes RPC targets, with the error mapping of docs/rpc.md: an
 /// <see cref="RpcException"/> becomes <c>{"code":ex.Code,"message":ex.Message,"data"?}</c>, anything else -32603 with a
 /// generic message (the exception is logged, never sent: no type names or stack traces on the wire).
 /// </summary>

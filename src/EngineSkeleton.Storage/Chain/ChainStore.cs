@@ -1,5 +1,5 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
 using LiteDB;
 
 namespace EngineSkeleton.Storage.Chain;
@@ -51,7 +51,7 @@ public sealed class ChainStore : IDisposable
     public Hash256 GenesisHash => ReadMeta(Genesis) ?? throw new InvalidOperationException("chain store has no genesis yet");
 
     /// <summary>
-    /// The block the local chain starts from: the genesis, or a --sync.checkpoint block (brief §3.1). Nothing below it
+    /// The block the local chain starts from: the genesis, or a --sync.checkpoint block (README.md (flags)). Nothing below it
     /// is held or needed; the skeleton links to it.
     /// </summary>
     public BlockHeader AnchorHeader => _anchor ?? throw new InvalidOperationException("chain store has no genesis yet");

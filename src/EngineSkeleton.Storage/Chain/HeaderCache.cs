@@ -1,5 +1,5 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
 
 namespace EngineSkeleton.Storage.Chain;
 

@@ -1,4 +1,4 @@
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Primitives;
 
 namespace EngineSkeleton.Storage.Skeleton;
 
@@ -10,7 +10,7 @@ public sealed record Subchain(ulong Head, ulong Tail, Hash256 Next);
 
 /// <summary>
 /// The skeleton's persisted progress: subchains newest first, and the finalized block number the beacon node last
-/// gave (null if none). Written in the same LiteDB transaction as every header batch (brief §4). Lives in Storage
+/// gave (null if none). Written in the same LiteDB transaction as every header batch (docs/sync.md). Lives in Storage
 /// because the skeleton store persists it; the sync rules over it are in EngineSkeleton.Sync.Skeleton.
 /// </summary>
 public sealed record SkeletonProgress(IReadOnlyList<Subchain> Subchains, ulong? Finalized)

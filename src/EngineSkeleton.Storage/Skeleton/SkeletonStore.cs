@@ -1,5 +1,5 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
 using LiteDB;
 
 namespace EngineSkeleton.Storage.Skeleton;
@@ -7,13 +7,13 @@ namespace EngineSkeleton.Storage.Skeleton;
 /// <summary>
 /// The skeleton's own LiteDB file (<c>skeleton.db</c> under the datadir, apart from <c>chain.db</c>): one progress
 /// document and the downloaded headers by number. Headers and progress change together in one LiteDB transaction
-/// (brief §4), so a kill -9 leaves either the state before a batch or the state after it, never half of one.
+/// (docs/sync.md), so a kill -9 leaves either the state before a batch or the state after it, never half of one.
 /// </summary>
 /// <remarks>
 /// Headers are stored <see cref="HeadersPerDocument"/> to a document (the RLP of each in a slot by number), not one
 /// document per header. Measured with 1,000,000 headers of 637 bytes in reverse, unaligned 512-header transactions
 /// on the shared 2-core runner, three rounds: raw per-header Insert 41,000–82,000 headers/s; per header with the
-/// Upsert and progress the sync needs 29,000–35,000/s (below the brief's 80 % by itself); this store 102,000–259,000/s,
+/// Upsert and progress the sync needs 29,000–35,000/s (below docs/quality.md's 80 % by itself); this store 102,000–259,000/s,
 /// and a one-thread decode + hash + link + write loop 110,000–136,000/s (138–269 % of the raw per-header rate). Raw
 /// Inserts of the same 128-header documents reach 174,000–329,000/s. Groups of 64 and 256 measured no better; 512
 /// made single reads 300 KB each. Table and caveats: docs/sync-store.md.

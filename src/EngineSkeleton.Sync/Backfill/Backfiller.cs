@@ -1,16 +1,16 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Validation;
 using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Beacon;
 using EngineSkeleton.Sync.Peers;
-using EngineSkeleton.Validation;
 using Microsoft.Extensions.Logging;
 
 namespace EngineSkeleton.Sync.Backfill;
 
 /// <summary>
-/// Fills bodies forward up the linked skeleton (brief §4, Backfill). It starts where the skeleton meets the canonical
+/// Fills bodies forward up the linked skeleton (docs/sync.md, Backfill). It starts where the skeleton meets the canonical
 /// chain — below the head when the skeleton is another branch, which rewinds the canonical index as the first run is
 /// written (never below the finalized block: such a head is refused as too deep a reorg). Runs of skeleton headers
 /// go to the idle peers, fastest first, several at once (<see cref="MaxRunsAhead"/>); answers are checked against
@@ -408,7 +408,7 @@ public sealed partial class Backfiller(
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Whatever a peer throws is its failure, not ours: untrusted input (brief §6).
+            // Whatever a peer throws is its failure, not ours: untrusted input (docs/quality.md).
             return new Fetch(peer, run, FetchOutcome.Failed, null, default, e.Message);
         }
         finally

@@ -1,4 +1,4 @@
-using EngineSkeleton.Blocks;
+using EngineSkeleton.Core.Blocks;
 
 namespace EngineSkeleton.Sync.Backfill;
 

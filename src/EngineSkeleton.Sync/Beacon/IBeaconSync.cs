@@ -1,5 +1,5 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Sync.Peers;
 
 namespace EngineSkeleton.Sync.Beacon;
@@ -7,7 +7,7 @@ namespace EngineSkeleton.Sync.Beacon;
 /// <summary>
 /// What the Engine API hands heads it does not have to. Forced heads come from forkchoiceUpdated and restart the
 /// sync cycle on the new head; non-forced heads come from newPayload and may only extend the current one
-/// (go-ethereum's beacon sync semantics, brief §4). The Engine API answers SYNCING whatever these return.
+/// (go-ethereum's beacon sync semantics, docs/sync.md). The Engine API answers SYNCING whatever these return.
 /// </summary>
 public interface IBeaconSync
 {

@@ -1,6 +1,6 @@
-using EngineSkeleton.Blocks;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Validation;
 using EngineSkeleton.Sync.Peers;
-using EngineSkeleton.Validation;
 using Microsoft.Extensions.Logging;
 
 namespace EngineSkeleton.Sync.Checkpoint;
@@ -98,10 +98,10 @@ public sealed partial class CheckpointFetcher(PeerSet peers, BlockValidator vali
     private static partial class Log
     {
         [LoggerMessage(600, LogLevel.Information, "Fetched checkpoint block number={Number} hash={Hash} peer={Peer}")]
-        public static partial void Fetched(ILogger logger, ulong number, EngineSkeleton.Primitives.Hash256 hash, string peer);
+        public static partial void Fetched(ILogger logger, ulong number, EngineSkeleton.Core.Primitives.Hash256 hash, string peer);
 
         [LoggerMessage(601, LogLevel.Warning, "Waiting for a peer to serve the checkpoint block number={Number} hash={Hash} peers={Peers}")]
-        public static partial void NotYet(ILogger logger, ulong number, EngineSkeleton.Primitives.Hash256 hash, int peers);
+        public static partial void NotYet(ILogger logger, ulong number, EngineSkeleton.Core.Primitives.Hash256 hash, int peers);
 
         [LoggerMessage(602, LogLevel.Debug, "Checkpoint request failed peer={Peer} error={Error}")]
         public static partial void PeerFailed(ILogger logger, string peer, string error);

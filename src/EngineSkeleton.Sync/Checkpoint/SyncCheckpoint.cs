@@ -1,10 +1,10 @@
 using System.Globalization;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Primitives;
 
 namespace EngineSkeleton.Sync.Checkpoint;
 
 /// <summary>
-/// <c>--sync.checkpoint NUMBER:HASH</c> (brief §3.1): a trusted post-merge block the local chain starts from instead
+/// <c>--sync.checkpoint NUMBER:HASH</c> (README.md (flags)): a trusted post-merge block the local chain starts from instead
 /// of the genesis. The skeleton links to it; nothing below it is fetched or needed.
 /// </summary>
 public sealed record SyncCheckpoint(ulong Number, Hash256 Hash)

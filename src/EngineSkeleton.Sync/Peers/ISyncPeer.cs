@@ -1,10 +1,10 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
 
 namespace EngineSkeleton.Sync.Peers;
 
 /// <summary>
-/// What the sync engine asks of a peer, whatever its transport (JSON-RPC, devp2p, in-process; brief §5). Every
+/// What the sync engine asks of a peer, whatever its transport (JSON-RPC, devp2p, in-process; docs/peers.md). Every
 /// answer is untrusted input: the caller validates it and drops the peer through the peer set.
 /// Implementations throw <see cref="PeerException"/> for transport or protocol failures and honour cancellation.
 /// </summary>

@@ -1,4 +1,4 @@
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Primitives;
 
 namespace EngineSkeleton.Sync.Skeleton;
 
@@ -12,7 +12,7 @@ public interface IChainLink
 
     /// <summary>
     /// The number of the local chain's anchor (the genesis, or a --sync.checkpoint block): the skeleton never asks for
-    /// headers at or below it, since the link is found at anchor + 1 and a peer need hold nothing older (brief §3.1).
+    /// headers at or below it, since the link is found at anchor + 1 and a peer need hold nothing older (README.md (flags)).
     /// </summary>
     ulong AnchorNumber => 0;
 }

@@ -1,5 +1,5 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
 
 namespace EngineSkeleton.Sync.Skeleton;
 
@@ -61,7 +61,7 @@ internal readonly record struct ResponseVerdict(ResponseProblem Problem, Blame B
 /// batch adjoining the subchain's tail.
 /// <para>
 /// geth only drops a peer for a timeout or a tail mismatch and quietly re-asks otherwise. Here every answer a
-/// correct peer cannot give is the peer's fault and costs it its place (brief §6: wrong, short, unlinked peers
+/// correct peer cannot give is the peer's fault and costs it its place (docs/quality.md: wrong, short, unlinked peers
 /// cost only themselves); an empty answer is what an honest peer a block behind gives, so it costs nothing.
 /// </para>
 /// </summary>

@@ -1,4 +1,4 @@
-using EngineSkeleton.Blocks;
+using EngineSkeleton.Core.Blocks;
 using EngineSkeleton.Sync.Beacon;
 using EngineSkeleton.Sync.Peers;
 

@@ -1,4 +1,4 @@
-using EngineSkeleton.Blocks;
+using EngineSkeleton.Core.Blocks;
 using EngineSkeleton.Storage.Skeleton;
 
 namespace EngineSkeleton.Sync.Skeleton;

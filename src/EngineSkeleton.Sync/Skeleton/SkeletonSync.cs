@@ -1,5 +1,5 @@
 using System.Threading.Channels;
-using EngineSkeleton.Blocks;
+using EngineSkeleton.Core.Blocks;
 using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Beacon;
@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 namespace EngineSkeleton.Sync.Skeleton;
 
 /// <summary>
-/// go-ethereum's beacon header sync, in our words (brief §4): one long-lived task owns all sync state and reads one
+/// go-ethereum's beacon header sync, in our words (docs/sync.md): one long-lived task owns all sync state and reads one
 /// channel of events (heads from the Engine API, peer deliveries, peer joins, terminate). Each cycle downloads the
 /// newest subchain backwards through a scratch window of 131,072 headers in 512-header tasks handed to the fastest
 /// idle peers, writes every accepted batch with the progress in one transaction, and ends when the subchain links
@@ -340,7 +340,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         }
     }
 
-    /// <summary>A head during a cycle: extend, or restart on it if forced, or refuse it (brief §4).</summary>
+    /// <summary>A head during a cycle: extend, or restart on it if forced, or refuse it (docs/sync.md).</summary>
     private (CycleEnd, BlockHeader?)? OnHead(HeadEvent h)
     {
         var result = SkeletonRules.ProcessNewHead(_progress!, h.Header, h.Finalized, _store.GetHeader);
@@ -380,7 +380,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         return null;
     }
 
-    /// <summary>Idle peers not resting, fastest first, take the lowest free tasks (brief §4, Retrieval).</summary>
+    /// <summary>Idle peers not resting, fastest first, take the lowest free tasks (docs/sync.md, Retrieval).</summary>
     private void AssignTasks(int cycle, CancellationToken token)
     {
         var idle = new List<ISyncPeer>(_peers.IdlePeersFastestFirst());
@@ -442,7 +442,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Whatever a peer throws is its failure, not ours: untrusted input (brief §6).
+            // Whatever a peer throws is its failure, not ours: untrusted input (docs/quality.md).
             failure = e.Message;
         }
         _events.Writer.TryWrite(new Delivery(cycle, range, peer, headers, verdict, failure, answeredAfter ?? _time.GetElapsedTime(started)));
@@ -575,7 +575,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     }
 
     /// <summary>
-    /// The stall watchdog (brief §4): no header written for <see cref="StallTimeout"/> while there are live peers and
+    /// The stall watchdog (docs/sync.md): no header written for <see cref="StallTimeout"/> while there are live peers and
     /// headers to fetch. Says so at Warn, then retries: a request out longer than its peer's timeout means the peer
     /// ignores cancellation, so it is dropped and its task freed; every resting peer is asked again (its streak kept,
     /// so one that still answers empty rests as long as before); tasks answered empty may go to anyone. The loop
@@ -765,19 +765,19 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     private static partial class Log
     {
         [LoggerMessage(300, LogLevel.Debug, "Starting reverse header sync cycle head={Head} hash={Hash} cont={Cont} linked={Linked}")]
-        public static partial void CycleStarting(ILogger logger, ulong head, EngineSkeleton.Primitives.Hash256 hash, ulong cont, bool linked);
+        public static partial void CycleStarting(ILogger logger, ulong head, EngineSkeleton.Core.Primitives.Hash256 hash, ulong cont, bool linked);
 
         [LoggerMessage(301, LogLevel.Debug, "Sync cycle ended reason={Reason}")]
         public static partial void CycleEnded(ILogger logger, CycleEnd reason);
 
         [LoggerMessage(302, LogLevel.Information, "Restarting sync cycle reason={Reason} head={Head} hash={Hash}")]
-        public static partial void Restarting(ILogger logger, NewHeadOutcome reason, ulong head, EngineSkeleton.Primitives.Hash256 hash);
+        public static partial void Restarting(ILogger logger, NewHeadOutcome reason, ulong head, EngineSkeleton.Core.Primitives.Hash256 hash);
 
         [LoggerMessage(303, LogLevel.Warning, "Local chain has been trimmed tailnumber={Tail} tailhash={Next}")]
-        public static partial void LocalChainTrimmed(ILogger logger, ulong tail, EngineSkeleton.Primitives.Hash256 next);
+        public static partial void LocalChainTrimmed(ILogger logger, ulong tail, EngineSkeleton.Core.Primitives.Hash256 next);
 
         [LoggerMessage(304, LogLevel.Warning, "Invalid skeleton headers number={Number} want={Want} have={Have}")]
-        public static partial void InvalidSkeletonHeaders(ILogger logger, ulong number, EngineSkeleton.Primitives.Hash256 want, EngineSkeleton.Primitives.Hash256 have);
+        public static partial void InvalidSkeletonHeaders(ILogger logger, ulong number, EngineSkeleton.Core.Primitives.Hash256 want, EngineSkeleton.Core.Primitives.Hash256 have);
 
         [LoggerMessage(305, LogLevel.Warning, "Dropping sync peer id={Peer} reason={Reason}")]
         public static partial void PeerDropped(ILogger logger, string peer, string reason);
@@ -795,7 +795,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         public static partial void Stalled(ILogger logger, TimeSpan elapsed, ulong tail, int peers, int inFlight, int hung, int resting);
 
         [LoggerMessage(308, LogLevel.Error, "Filled header is discontinuous with the skeleton number={Number} hash={Hash}")]
-        public static partial void DiscontinuousFill(ILogger logger, ulong number, EngineSkeleton.Primitives.Hash256 hash);
+        public static partial void DiscontinuousFill(ILogger logger, ulong number, EngineSkeleton.Core.Primitives.Hash256 hash);
     }
 }
 

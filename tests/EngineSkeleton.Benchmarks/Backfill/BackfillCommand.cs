@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
-using EngineSkeleton.Blocks;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Validation;
 using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Peers;
-using EngineSkeleton.Validation;
+using EngineSkeleton.Testing.Chains;
+using EngineSkeleton.Testing.Peers;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EngineSkeleton.Benchmarks.Backfill;

@@ -20,7 +20,7 @@ namespace EngineSkeleton.Benchmarks.Load;
 /// <c>load</c> mode: closed-loop HTTP load (N workers, each sends its next request when the last one is answered).
 /// <list type="bullet">
 /// <item><c>load --compare</c> starts, in this process, a bare Kestrel endpoint that returns a constant and a JSON-RPC
-/// endpoint with JWT serving a stub <c>engine_exchangeCapabilities</c>, and loads both the same way (brief §6).</item>
+/// endpoint with JWT serving a stub <c>engine_exchangeCapabilities</c>, and loads both the same way (docs/quality.md).</item>
 /// <item><c>load --compare --node</c> does the same with the real node (NodeHost, the real engine handlers, the
 /// execution-apis genesis) in place of the stub; <c>--method fcu</c> loads <c>engine_forkchoiceUpdatedV1</c> on the
 /// known head instead of <c>engine_exchangeCapabilities</c>.</item>
@@ -65,7 +65,7 @@ internal static class LoadCommand
             var measured = Result.Merge(measuredRounds);
             Print("bare Kestrel, constant", baseline);
             Print("JSON-RPC + JWT", measured);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio: {measured.PerSecond / baseline.PerSecond:P0} of bare throughput (brief §6 bar: >= 50%)"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio: {measured.PerSecond / baseline.PerSecond:P0} of bare throughput (docs/quality.md bar: >= 50%)"));
             return 0;
         }
 

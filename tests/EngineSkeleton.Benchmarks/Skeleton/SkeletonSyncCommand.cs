@@ -1,18 +1,20 @@
 using System.Diagnostics;
 using System.Globalization;
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Beacon;
 using EngineSkeleton.Sync.Peers;
 using EngineSkeleton.Sync.Skeleton;
+using EngineSkeleton.Testing.Chains;
+using EngineSkeleton.Testing.Peers;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EngineSkeleton.Benchmarks.Skeleton;
 
 /// <summary>
-/// <c>skeleton</c> mode, the brief §6 header-sync bar as a macro benchmark (not BenchmarkDotNet: one sync is one
+/// <c>skeleton</c> mode, docs/quality.md header-sync bar as a macro benchmark (not BenchmarkDotNet: one sync is one
 /// sample, minutes long). In one process:
 /// <list type="number">
 /// <item>sync: <see cref="SkeletonSync"/> downloads N headers from in-process peers serving a generated chain into a
@@ -90,8 +92,8 @@ internal static class SkeletonSyncCommand
                 Directory.Delete(dir, recursive: true);
             }
             Console.WriteLine(Inv($"sync {Median(syncRates):N0} headers/s, raw {Median(rawRates):N0} headers/s (medians of {rounds})"));
-            Console.WriteLine(Inv($"ratio: {Median(ratios):F2} of the raw write rate, median of rounds [{string.Join(", ", ratios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))}] (brief §6 bar: >= 0.80)"));
-            Console.WriteLine(Inv($"peak RSS during sync: {peakSync / 1_000_000.0:F0} MB, highest of the rounds (brief §6 bar for 1,000,000 headers: <= 400 MB)"));
+            Console.WriteLine(Inv($"ratio: {Median(ratios):F2} of the raw write rate, median of rounds [{string.Join(", ", ratios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))}] (docs/quality.md bar: >= 0.80)"));
+            Console.WriteLine(Inv($"peak RSS during sync: {peakSync / 1_000_000.0:F0} MB, highest of the rounds (docs/quality.md bar for 1,000,000 headers: <= 400 MB)"));
             return 0;
         }
         finally

@@ -1,8 +1,9 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Crypto;
-using EngineSkeleton.Rlp;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Crypto;
+using EngineSkeleton.Core.Rlp;
+using EngineSkeleton.Testing.Chains;
 
-namespace EngineSkeleton.Tests.Blocks;
+namespace EngineSkeleton.Core.Tests.Blocks;
 
 public sealed class BlockHeaderTests
 {

@@ -1,9 +1,10 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Crypto;
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Trie;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Crypto;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Trie;
+using EngineSkeleton.Testing.Chains;
 
-namespace EngineSkeleton.Tests.Blocks;
+namespace EngineSkeleton.Core.Tests.Blocks;
 
 /// <summary>Everything the engine relies on, checked against the real 54-block execution-apis chain.</summary>
 public sealed class ChainRlpTests
@@ -99,7 +100,7 @@ public sealed class ChainRlpTests
         {
             var ommersList = new BlockBody([], block.Body.Ommers, null).Encode();
             // The body list is [[], [ommers...]]: its second item is the ommers list the header commits to.
-            var reader = new EngineSkeleton.Rlp.RlpReader(ommersList).ReadList();
+            var reader = new EngineSkeleton.Core.Rlp.RlpReader(ommersList).ReadList();
             reader.SkipItem();
             Assert.Equal(block.Header.OmmersHash, Keccak256.Hash(reader.ReadRawItem()));
         }

@@ -1,8 +1,8 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Rlp;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Rlp;
 
-namespace EngineSkeleton.Tests.Blocks;
+namespace EngineSkeleton.Core.Tests.Blocks;
 
 public sealed class TransactionsTests
 {

@@ -1,7 +1,7 @@
-using EngineSkeleton.Chain;
-using EngineSkeleton.Tests.Support;
+using EngineSkeleton.Core.Chain;
+using EngineSkeleton.Testing.Chains;
 
-namespace EngineSkeleton.Tests.Chain;
+namespace EngineSkeleton.Core.Tests.Chain;
 
 public sealed class GenesisTests
 {

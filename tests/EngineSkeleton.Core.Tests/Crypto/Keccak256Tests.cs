@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
-using EngineSkeleton.Crypto;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Crypto;
+using EngineSkeleton.Core.Primitives;
 
-namespace EngineSkeleton.Tests.Crypto;
+namespace EngineSkeleton.Core.Tests.Crypto;
 
 public sealed class Keccak256Tests
 {

@@ -1,4 +1,4 @@
-namespace EngineSkeleton.Tests.Crypto;
+namespace EngineSkeleton.Core.Tests.Crypto;
 
 /// <summary>
 /// A slow Keccak written straight from FIPS 202 §3 (state as A[x, y], step mappings as loops, round constants

@@ -1,9 +1,9 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Payloads;
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Tests.Support;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Payloads;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Testing.Chains;
 
-namespace EngineSkeleton.Tests.Payloads;
+namespace EngineSkeleton.Core.Tests.Payloads;
 
 public sealed class PayloadConverterTests
 {

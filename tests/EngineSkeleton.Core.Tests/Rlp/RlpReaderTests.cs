@@ -1,8 +1,8 @@
 using System.Numerics;
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Rlp;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Rlp;
 
-namespace EngineSkeleton.Tests.Rlp;
+namespace EngineSkeleton.Core.Tests.Rlp;
 
 public sealed class RlpReaderTests
 {

@@ -1,8 +1,8 @@
 using System.Numerics;
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Rlp;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Rlp;
 
-namespace EngineSkeleton.Tests.Rlp;
+namespace EngineSkeleton.Core.Tests.Rlp;
 
 public sealed class RlpWriterTests
 {
@@ -97,5 +97,5 @@ public sealed class RlpWriterTests
     }
 
     private static Hash256 Keccak(string text) =>
-        EngineSkeleton.Crypto.Keccak256.Hash(System.Text.Encoding.ASCII.GetBytes(text));
+        EngineSkeleton.Core.Crypto.Keccak256.Hash(System.Text.Encoding.ASCII.GetBytes(text));
 }

@@ -1,9 +1,9 @@
 using System.Text;
-using EngineSkeleton.Crypto;
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Trie;
+using EngineSkeleton.Core.Crypto;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Trie;
 
-namespace EngineSkeleton.Tests.Trie;
+namespace EngineSkeleton.Core.Tests.Trie;
 
 public sealed class PatriciaTrieTests
 {
@@ -88,7 +88,7 @@ public sealed class PatriciaTrieTests
         var trie = new PatriciaTrie();
         for (var i = items.Count - 1; i >= 0; i--)
         {
-            trie.Put(EngineSkeleton.Rlp.RlpWriter.EncodeUInt64((ulong)i), items[i]);
+            trie.Put(EngineSkeleton.Core.Rlp.RlpWriter.EncodeUInt64((ulong)i), items[i]);
         }
         Assert.Equal(trie.RootHash(), TrieRoots.OfList(items));
     }

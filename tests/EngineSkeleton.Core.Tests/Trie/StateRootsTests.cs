@@ -1,12 +1,13 @@
 using System.Globalization;
 using System.Numerics;
 using System.Text.Json;
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Crypto;
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Trie;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Crypto;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Trie;
+using EngineSkeleton.Testing.Chains;
 
-namespace EngineSkeleton.Tests.Trie;
+namespace EngineSkeleton.Core.Tests.Trie;
 
 public sealed class StateRootsTests
 {

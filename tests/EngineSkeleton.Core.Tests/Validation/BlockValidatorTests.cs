@@ -1,9 +1,9 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Tests.Support;
-using EngineSkeleton.Validation;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Validation;
+using EngineSkeleton.Testing.Chains;
 
-namespace EngineSkeleton.Tests.Validation;
+namespace EngineSkeleton.Core.Tests.Validation;
 
 public sealed class BlockValidatorTests
 {

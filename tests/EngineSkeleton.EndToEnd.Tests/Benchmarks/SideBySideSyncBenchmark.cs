@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using EngineSkeleton.Tests.Fixtures;
+using EngineSkeleton.EndToEnd.Tests.Fixtures;
 using Xunit.Abstractions;
 
-namespace EngineSkeleton.Tests.Benchmarks;
+namespace EngineSkeleton.EndToEnd.Tests.Benchmarks;
 
 /// <summary>
 /// BENCHMARK (issue 4, "side by side"), not a timing test: in one run, our server and a second, fresh

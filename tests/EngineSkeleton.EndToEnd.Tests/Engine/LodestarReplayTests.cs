@@ -1,7 +1,7 @@
-using EngineSkeleton.Tests.Fixtures;
+using EngineSkeleton.EndToEnd.Tests.Fixtures;
 using Xunit.Abstractions;
 
-namespace EngineSkeleton.Tests.Engine;
+namespace EngineSkeleton.EndToEnd.Tests.Engine;
 
 /// <summary>
 /// END-TO-END (real third-party software): Lodestar's own ExecutionEngineHttp, with its own JWT, drives our server

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace EngineSkeleton.Tests.Fixtures;
+namespace EngineSkeleton.EndToEnd.Tests.Fixtures;
 
 /// <summary>
 /// Runs Fixtures/node/build-chain.mjs against a running <see cref="EthereumJsNode"/>: Lodestar's Engine API client

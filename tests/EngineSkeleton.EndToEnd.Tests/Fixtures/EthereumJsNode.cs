@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 
-namespace EngineSkeleton.Tests.Fixtures;
+namespace EngineSkeleton.EndToEnd.Tests.Fixtures;
 
 /// <summary>
 /// A fresh <c>@ethereumjs/client</c> 0.10.5 node: its own temp data dir, a geth-format genesis, single-node mode,

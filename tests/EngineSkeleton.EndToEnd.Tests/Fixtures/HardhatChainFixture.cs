@@ -4,7 +4,7 @@ using System.Text.Json;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
-namespace EngineSkeleton.Tests.Fixtures;
+namespace EngineSkeleton.EndToEnd.Tests.Fixtures;
 
 /// <summary>
 /// Once per test run: installs Node 22 and hardhat 3 (if the stamp is stale), starts a hardhat node (Osaka) and

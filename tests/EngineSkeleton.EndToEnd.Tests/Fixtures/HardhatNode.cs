@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 
-namespace EngineSkeleton.Tests.Fixtures;
+namespace EngineSkeleton.EndToEnd.Tests.Fixtures;
 
 /// <summary>
 /// A <c>hardhat node</c> (hardhat 3, EDR) on Node 22: Fixtures/hardhat/hardhat.config.js (Osaka, no automine), bound

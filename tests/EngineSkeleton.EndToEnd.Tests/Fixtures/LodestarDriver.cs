@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace EngineSkeleton.Tests.Fixtures;
+namespace EngineSkeleton.EndToEnd.Tests.Fixtures;
 
 /// <summary>
 /// Runs Fixtures/node/drive.mjs: Lodestar 1.44's <c>ExecutionEngineHttp</c>, with its own JWT, replays a chain file

@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace EngineSkeleton.Tests.Fixtures;
+namespace EngineSkeleton.EndToEnd.Tests.Fixtures;
 
 /// <summary>
 /// Node and npm from PATH, and the fixture packages (Fixtures/node/package-lock.json) installed once per checkout:

@@ -3,7 +3,7 @@ using System.Globalization;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
-namespace EngineSkeleton.Tests.Fixtures;
+namespace EngineSkeleton.EndToEnd.Tests.Fixtures;
 
 /// <summary>
 /// Once per test run: installs the npm fixtures (if the stamp is stale), starts an ethereumjs source node and builds

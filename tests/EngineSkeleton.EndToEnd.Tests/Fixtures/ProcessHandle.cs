@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace EngineSkeleton.Tests.Fixtures;
+namespace EngineSkeleton.EndToEnd.Tests.Fixtures;
 
 /// <summary>
 /// A child process a test started: output captured line by line into a ring buffer for diagnostics, bounded

@@ -5,7 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
-namespace EngineSkeleton.Tests.Fixtures;
+namespace EngineSkeleton.EndToEnd.Tests.Fixtures;
 
 /// <summary>
 /// A node's JSON-RPC port, as the fixtures use it; a JSON-RPC error becomes an exception naming the node. With a JWT

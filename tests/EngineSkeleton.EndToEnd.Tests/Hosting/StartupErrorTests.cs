@@ -1,10 +1,11 @@
-using EngineSkeleton.Tests.Fixtures;
+using EngineSkeleton.EndToEnd.Tests.Fixtures;
 
-namespace EngineSkeleton.Tests.Hosting;
+
+namespace EngineSkeleton.EndToEnd.Tests.Hosting;
 
 /// <summary>
 /// The real server process refuses bad input at startup with one clear line and exit code 2, never a stack trace
-/// (brief §3.1). Each case runs `dotnet EngineSkeleton.Server.dll` with its own fresh datadir.
+/// (README.md (flags)). Each case runs `dotnet EngineSkeleton.Server.dll` with its own fresh datadir.
 /// </summary>
 public sealed class StartupErrorTests : IDisposable
 {

@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
-using EngineSkeleton.Blocks;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.EndToEnd.Tests.Fixtures;
 using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Storage.Skeleton;
-using EngineSkeleton.Sync.Peers;
-using EngineSkeleton.Tests.Fixtures;
+using EngineSkeleton.Testing.Chains;
 using Xunit.Abstractions;
 
-namespace EngineSkeleton.Tests.Sync;
+namespace EngineSkeleton.EndToEnd.Tests.Sync;
 
 /// <summary>
 /// Issue 5, kill -9 during backfill: the sync host (tests/EngineSkeleton.SyncHost <c>--backfill</c>) syncs headers

@@ -1,7 +1,7 @@
-using EngineSkeleton.Tests.Fixtures;
+using EngineSkeleton.EndToEnd.Tests.Fixtures;
 using Xunit.Abstractions;
 
-namespace EngineSkeleton.Tests.Sync;
+namespace EngineSkeleton.EndToEnd.Tests.Sync;
 
 /// <summary>
 /// END-TO-END (real third-party software): our server as a real process, started as README says, syncs hardhat 3's

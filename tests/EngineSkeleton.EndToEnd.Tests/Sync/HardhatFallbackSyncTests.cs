@@ -1,25 +1,25 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Chain;
-using EngineSkeleton.Crypto;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Chain;
+using EngineSkeleton.Core.Crypto;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Trie;
+using EngineSkeleton.Core.Validation;
+using EngineSkeleton.EndToEnd.Tests.Fixtures;
+using EngineSkeleton.Network.Rpc;
 using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Beacon;
 using EngineSkeleton.Sync.Peers;
-using EngineSkeleton.Sync.Peers.Rpc;
 using EngineSkeleton.Sync.Skeleton;
-using EngineSkeleton.Tests.Fixtures;
-using EngineSkeleton.Trie;
-using EngineSkeleton.Validation;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
-namespace EngineSkeleton.Tests.Sync;
+namespace EngineSkeleton.EndToEnd.Tests.Sync;
 
 /// <summary>
 /// END-TO-END (real third-party software): the JSON fallback of <see cref="RpcSyncPeer"/> against hardhat 3, which
-/// serves no debug_ methods at all (brief §5), on an Osaka chain of at least 1,000 blocks mined with evm_mine in
+/// serves no debug_ methods at all (docs/peers.md), on an Osaka chain of at least 1,000 blocks mined with evm_mine in
 /// batches (issue 4). Every header is rebuilt from hardhat's JSON and must hash to hardhat's own hash; then the sync
 /// pipeline (beacon sync, skeleton, backfill) reaches hardhat's head from it.
 /// </summary>
@@ -40,7 +40,7 @@ public sealed class HardhatFallbackSyncTests(HardhatChainFixture fixture, ITestO
     /// <summary>The whole pipeline on 1,000 blocks takes a few seconds here; a loaded CI box gets a wide margin.</summary>
     private static readonly TimeSpan SyncBound = TimeSpan.FromMinutes(3);
 
-    /// <summary>The skeleton's request size (brief §4).</summary>
+    /// <summary>The skeleton's request size (docs/sync.md).</summary>
     private const int RequestHeaders = 512;
 
     [Fact(DisplayName = "RpcSyncPeer on hardhat 3 (no debug_ methods): every header of the Osaka chain, genesis included, rebuilt from JSON hashes to hardhat's own hash; bodies match their roots")]

@@ -1,7 +1,7 @@
-using EngineSkeleton.Tests.Fixtures;
+using EngineSkeleton.EndToEnd.Tests.Fixtures;
 using Xunit.Abstractions;
 
-namespace EngineSkeleton.Tests.Sync;
+namespace EngineSkeleton.EndToEnd.Tests.Sync;
 
 /// <summary>
 /// END-TO-END (real third-party software): our node is given two --sync.rpc sources, the shared @ethereumjs/client

@@ -1,8 +1,8 @@
 using System.Text.Json;
-using EngineSkeleton.Tests.Fixtures;
+using EngineSkeleton.EndToEnd.Tests.Fixtures;
 using Xunit.Abstractions;
 
-namespace EngineSkeleton.Tests.Sync;
+namespace EngineSkeleton.EndToEnd.Tests.Sync;
 
 /// <summary>
 /// END-TO-END (real third-party software): the head moves to a side branch while our node syncs. The shared

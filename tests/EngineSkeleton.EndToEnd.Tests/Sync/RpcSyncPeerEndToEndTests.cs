@@ -1,12 +1,12 @@
 using System.Text;
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
-using EngineSkeleton.Sync.Peers.Rpc;
-using EngineSkeleton.Tests.Fixtures;
-using EngineSkeleton.Trie;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Trie;
+using EngineSkeleton.EndToEnd.Tests.Fixtures;
+using EngineSkeleton.Network.Rpc;
 using Xunit.Abstractions;
 
-namespace EngineSkeleton.Tests.Sync;
+namespace EngineSkeleton.EndToEnd.Tests.Sync;
 
 /// <summary>
 /// END-TO-END (real third-party software): <see cref="RpcSyncPeer"/> against the @ethereumjs/client 0.10.5 node the

@@ -1,13 +1,13 @@
 using System.Collections;
 using System.Diagnostics;
 using System.Globalization;
-using EngineSkeleton.Blocks;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.EndToEnd.Tests.Fixtures;
 using EngineSkeleton.Storage.Skeleton;
-using EngineSkeleton.Sync.Peers;
-using EngineSkeleton.Tests.Fixtures;
+using EngineSkeleton.Testing.Chains;
 using Xunit.Abstractions;
 
-namespace EngineSkeleton.Tests.Sync;
+namespace EngineSkeleton.EndToEnd.Tests.Sync;
 
 /// <summary>
 /// Brief §6, reliability: kill -9 at random points of a sync, restart, finish — no lost or duplicated work beyond

@@ -3,10 +3,10 @@ using System.Net.WebSockets;
 using System.Text;
 using EngineSkeleton.Server.Auth;
 using EngineSkeleton.Server.Rpc;
-using EngineSkeleton.Tests.Rpc;
+using EngineSkeleton.Server.Tests.Rpc;
 using Microsoft.Extensions.Time.Testing;
 
-namespace EngineSkeleton.Tests.Auth;
+namespace EngineSkeleton.Server.Tests.Auth;
 
 /// <summary>The JWT check through a real Kestrel: the hive engine auth suite, the 401 body, and the WebSocket upgrade.</summary>
 public sealed class JwtHttpTests : IAsyncLifetime

@@ -2,7 +2,7 @@ using System.Text;
 using EngineSkeleton.Server.Auth;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace EngineSkeleton.Tests.Auth;
+namespace EngineSkeleton.Server.Tests.Auth;
 
 public sealed class JwtSecretTests : IDisposable
 {

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace EngineSkeleton.Tests.Auth;
+namespace EngineSkeleton.Server.Tests.Auth;
 
 /// <summary>
 /// Builds compact JWS tokens by hand, so tests can sign with keys the library would refuse (31 bytes) and write

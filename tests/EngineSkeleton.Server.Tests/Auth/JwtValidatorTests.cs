@@ -1,7 +1,7 @@
 using EngineSkeleton.Server.Auth;
 using Microsoft.Extensions.Time.Testing;
 
-namespace EngineSkeleton.Tests.Auth;
+namespace EngineSkeleton.Server.Tests.Auth;
 
 public sealed class JwtValidatorTests
 {
@@ -18,7 +18,7 @@ public sealed class JwtValidatorTests
 
     private static long NowSeconds => Now.ToUnixTimeSeconds();
 
-    /// <summary>hive simulators/ethereum/engine/suites/auth plus the brief's extra cases.</summary>
+    /// <summary>hive simulators/ethereum/engine/suites/auth plus the cases of docs/rpc.md (JWT).</summary>
     public static TheoryData<string, string?, string> Cases => new()
     {
         { "hive: no time drift, correct secret passes", Header(JwtTestTokens.Hs256(JwtTestTokens.HiveSecret, NowSeconds)), "None" },

@@ -1,11 +1,14 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Server.Tests.Support;
 using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Peers;
 using EngineSkeleton.Sync.Skeleton;
+using EngineSkeleton.Testing.Chains;
+using EngineSkeleton.Testing.Peers;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace EngineSkeleton.Tests.Engine;
+namespace EngineSkeleton.Server.Tests.Engine;
 
 /// <summary>
 /// What the backfiller refuses, as the beacon node sees it through the Engine API over HTTP: a branch with an invalid

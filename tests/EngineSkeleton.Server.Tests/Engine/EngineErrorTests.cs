@@ -1,8 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using EngineSkeleton.Tests.Support;
+using EngineSkeleton.Server.Tests.Support;
+using EngineSkeleton.Testing.Chains;
 
-namespace EngineSkeleton.Tests.Engine;
+namespace EngineSkeleton.Server.Tests.Engine;
 
 /// <summary>
 /// Every Engine API error and refusal through real HTTP on loopback, against one node seeded with blocks 0..46.

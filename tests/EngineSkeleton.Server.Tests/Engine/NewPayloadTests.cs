@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
-using EngineSkeleton.Tests.Support;
+using EngineSkeleton.Server.Tests.Support;
+using EngineSkeleton.Testing.Chains;
 
-namespace EngineSkeleton.Tests.Engine;
+namespace EngineSkeleton.Server.Tests.Engine;
 
 /// <summary>engine_newPayload over real HTTP with the execution-apis chain (genesis through Osaka).</summary>
 public sealed class NewPayloadTests
@@ -156,7 +157,7 @@ public sealed class NewPayloadTests
         node.SeedThrough(46);
         var parent = ExecutionApisChain.At(46);
         var block = ExecutionApisChain.At(47);
-        var bad = new Blocks.Block(Blocks.BlockHeader.Decode((block.Header with { GasUsed = block.Header.GasLimit + 1 }).Encode()), block.Body);
+        var bad = new Core.Blocks.Block(Core.Blocks.BlockHeader.Decode((block.Header with { GasUsed = block.Header.GasLimit + 1 }).Encode()), block.Body);
         var (method, args) = PayloadWriter.NewPayload(bad);
 
         var status = await node.Engine(method, args);
@@ -169,7 +170,7 @@ public sealed class NewPayloadTests
         Assert.False(node.Host.Store.HasBlock(bad.Header.Hash));
     }
 
-    private static string ForkchoiceMethod(Blocks.Block block) =>
+    private static string ForkchoiceMethod(Core.Blocks.Block block) =>
         block.Header.ParentBeaconBlockRoot is not null ? "engine_forkchoiceUpdatedV3" : "engine_forkchoiceUpdatedV2";
 
     /// <summary>Flips the lowest bit of the last hex digit of a field (the first element for arrays).</summary>

@@ -1,11 +1,12 @@
 using System.Text.Json;
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Server.Tests.Support;
 using EngineSkeleton.Sync.Peers;
-using EngineSkeleton.Tests.Engine;
-using EngineSkeleton.Tests.Support;
+using EngineSkeleton.Testing.Chains;
+using EngineSkeleton.Testing.Peers;
 
-namespace EngineSkeleton.Tests.Eth;
+namespace EngineSkeleton.Server.Tests.Eth;
 
 /// <summary>
 /// eth_syncing over real HTTP while the node syncs the execution-apis chain from an in-process peer: false when

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 using StreamJsonRpc;
 
-namespace EngineSkeleton.Tests.Rpc;
+namespace EngineSkeleton.Server.Tests.Rpc;
 
 public sealed class RpcEndpointTests
 {

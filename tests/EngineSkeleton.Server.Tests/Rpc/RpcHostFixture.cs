@@ -1,6 +1,6 @@
 using EngineSkeleton.Server.Rpc;
 
-namespace EngineSkeleton.Tests.Rpc;
+namespace EngineSkeleton.Server.Tests.Rpc;
 
 /// <summary>One unauthenticated endpoint shared by a test class (tests in a class run one at a time).</summary>
 public sealed class RpcHostFixture : IAsyncLifetime

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 
-namespace EngineSkeleton.Tests.Rpc;
+namespace EngineSkeleton.Server.Tests.Rpc;
 
 public sealed class RpcHttpTests(RpcHostFixture fixture) : IClassFixture<RpcHostFixture>
 {

@@ -10,7 +10,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace EngineSkeleton.Tests.Rpc;
+namespace EngineSkeleton.Server.Tests.Rpc;
 
 /// <summary>A real Kestrel on 127.0.0.1, port chosen by the OS, serving one JSON-RPC endpoint at "/".</summary>
 internal sealed class RpcTestHost : IAsyncDisposable

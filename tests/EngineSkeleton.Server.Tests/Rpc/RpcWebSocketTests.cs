@@ -1,7 +1,7 @@
 using System.Net.WebSockets;
 using System.Text;
 
-namespace EngineSkeleton.Tests.Rpc;
+namespace EngineSkeleton.Server.Tests.Rpc;
 
 /// <summary>
 /// WebSocket transport: a JsonRpc per connection over StreamJsonRpc's WebSocketMessageHandler with no pre-checks of

@@ -2,7 +2,7 @@ using System.Text.Json;
 using EngineSkeleton.Server.Rpc;
 using StreamJsonRpc;
 
-namespace EngineSkeleton.Tests.Rpc;
+namespace EngineSkeleton.Server.Tests.Rpc;
 
 /// <summary>A small RPC target shaped like the engine handlers: JsonElement parameters with defaults, records out.</summary>
 internal sealed class TestTarget

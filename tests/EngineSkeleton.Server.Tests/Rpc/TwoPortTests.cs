@@ -4,17 +4,17 @@ using System.Text;
 using System.Text.Json;
 using EngineSkeleton.Server.Auth;
 using EngineSkeleton.Server.Rpc;
-using EngineSkeleton.Tests.Auth;
+using EngineSkeleton.Server.Tests.Auth;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using StreamJsonRpc;
 
-namespace EngineSkeleton.Tests.Rpc;
+namespace EngineSkeleton.Server.Tests.Rpc;
 
 /// <summary>
-/// The host's layout (brief §3.1–3.2): one Kestrel, an engine port with JWT serving engine and read targets, a public
+/// The host's layout (README.md (flags)–3.2): one Kestrel, an engine port with JWT serving engine and read targets, a public
 /// port without JWT serving read targets only, both at "/".
 /// </summary>
 public sealed class TwoPortTests : IAsyncLifetime

@@ -1,5 +1,6 @@
 using System.Net;
-using EngineSkeleton.Blocks;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Testing.Rpc;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -8,7 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace EngineSkeleton.Tests.Support;
+namespace EngineSkeleton.Server.Tests.Support;
 
 /// <summary>
 /// A <see cref="FakeRpcNode"/> behind a real Kestrel on 127.0.0.1 (port chosen by the OS), so the server under test

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Numerics;
 using System.Text.Json.Nodes;
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
 
-namespace EngineSkeleton.Tests.Engine;
+namespace EngineSkeleton.Server.Tests.Support;
 
 /// <summary>Writes a block as the JSON-RPC parameters of engine_newPayloadVn, as a consensus client would send it.</summary>
 internal static class PayloadWriter

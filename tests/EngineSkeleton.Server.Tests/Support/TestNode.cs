@@ -3,14 +3,14 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EngineSkeleton.Server.Hosting;
+using EngineSkeleton.Server.Tests.Auth;
 using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Peers;
 using EngineSkeleton.Sync.Skeleton;
-using EngineSkeleton.Tests.Auth;
-using EngineSkeleton.Tests.Support;
+using EngineSkeleton.Testing.Chains;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace EngineSkeleton.Tests.Engine;
+namespace EngineSkeleton.Server.Tests.Support;
 
 /// <summary>
 /// The real node (NodeHost, as Program builds it) on free loopback ports with the execution-apis genesis and a
@@ -106,7 +106,7 @@ internal sealed class TestNode : IAsyncDisposable
     /// slot) while the node could not get the head's header from a peer within its 1 s bound (a loaded machine) and
     /// so only announced the hash. Returns the last answer: SYNCING once a sync has started on the header.
     /// </summary>
-    public async Task<JsonElement> ForkchoiceStartingSync(EngineSkeleton.Primitives.Hash256 head)
+    public async Task<JsonElement> ForkchoiceStartingSync(EngineSkeleton.Core.Primitives.Hash256 head)
     {
         for (var attempt = 1; ; attempt++)
         {

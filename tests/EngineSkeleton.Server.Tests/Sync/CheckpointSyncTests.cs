@@ -1,18 +1,19 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Chain;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Chain;
+using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Server.Hosting;
-using EngineSkeleton.Sync.Peers;
+using EngineSkeleton.Server.Tests.Support;
 using EngineSkeleton.Sync.Skeleton;
-using EngineSkeleton.Tests.Engine;
+using EngineSkeleton.Testing.Chains;
+using EngineSkeleton.Testing.Peers;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace EngineSkeleton.Tests.Sync;
+namespace EngineSkeleton.Server.Tests.Sync;
 
 /// <summary>
-/// --sync.checkpoint NUMBER:HASH on the real node (brief §3.1): a fresh datadir fetches the checkpoint block from its
+/// --sync.checkpoint NUMBER:HASH on the real node (README.md (flags)): a fresh datadir fetches the checkpoint block from its
 /// peer and starts its chain there; the skeleton links to it, nothing below it is asked for or served, and the head
 /// above it ends VALID. A used datadir keeps its anchor and refuses another.
 /// </summary>

@@ -1,7 +1,9 @@
-using EngineSkeleton.Tests.Engine;
-using EngineSkeleton.Tests.Support;
+using EngineSkeleton.Server.Tests.Support;
+using EngineSkeleton.Testing.Chains;
+using EngineSkeleton.Testing.Rpc;
 
-namespace EngineSkeleton.Tests.Sync;
+
+namespace EngineSkeleton.Server.Tests.Sync;
 
 /// <summary>
 /// The execution-apis chain (genesis through Osaka, every transaction type, pre-merge blocks with uncles, execution

@@ -1,5 +1,5 @@
-using EngineSkeleton.Chain;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Chain;
+using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Server.Rpc;
 using EngineSkeleton.Storage.Chain;
 

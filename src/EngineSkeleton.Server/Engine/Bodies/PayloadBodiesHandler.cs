@@ -1,4 +1,4 @@
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Server.Engine.Wire;
 using EngineSkeleton.Server.Rpc;
 using EngineSkeleton.Storage.Chain;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Server.Engine.Wire;
 
 namespace EngineSkeleton.Server.Engine.Forkchoice;

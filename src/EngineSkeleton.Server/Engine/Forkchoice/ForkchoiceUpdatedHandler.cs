@@ -1,6 +1,6 @@
 using System.Text.Json;
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Server.Engine.Wire;
 using EngineSkeleton.Server.Rpc;
 using EngineSkeleton.Storage.Chain;
@@ -11,7 +11,7 @@ namespace EngineSkeleton.Server.Engine.Forkchoice;
 /// <summary>
 /// engine_forkchoiceUpdated for every version (paris.md "Specification", in its order): zero or invalid head →
 /// INVALID; unknown head → SYNCING and the head goes to the syncer; known head → safe/finalized must be on its
-/// chain (-38002) → forkchoice applied atomically → attributes checked → building refused (brief §2).
+/// chain (-38002) → forkchoice applied atomically → attributes checked → building refused (docs/trust.md).
 /// </summary>
 internal sealed partial class ForkchoiceUpdatedHandler(
     ChainStore store,
@@ -20,7 +20,7 @@ internal sealed partial class ForkchoiceUpdatedHandler(
     IBeaconSync sync,
     ILogger<ForkchoiceUpdatedHandler> logger)
 {
-    /// <summary>The error answered to payloadAttributes on a VALID head: this node never builds (brief §2).</summary>
+    /// <summary>The error answered to payloadAttributes on a VALID head: this node never builds (docs/trust.md).</summary>
     public const string BuildingNotSupported =
         "payload building is not supported: EngineSkeleton follows the chain without executing transactions; the forkchoice was applied";
 

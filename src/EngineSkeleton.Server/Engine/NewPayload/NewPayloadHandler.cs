@@ -1,10 +1,10 @@
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Payloads;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Payloads;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Validation;
 using EngineSkeleton.Server.Engine.Wire;
 using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Sync.Beacon;
-using EngineSkeleton.Validation;
 
 namespace EngineSkeleton.Server.Engine.NewPayload;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Numerics;
 using System.Text.Json;
-using EngineSkeleton.Primitives;
+using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Server.Rpc;
 
 namespace EngineSkeleton.Server.Engine.Wire;
@@ -37,7 +37,7 @@ internal static class Params
         Hash256.TryParse(String(e, name), out var hash) ? hash : throw RpcException.InvalidParams($"{name} is not a 32-byte hex hash");
 
     public static Address Address(JsonElement obj, string name) =>
-        new(Fixed(Field(obj, name), name, Primitives.Address.Size));
+        new(Fixed(Field(obj, name), name, Core.Primitives.Address.Size));
 
     public static byte[] Data(JsonElement obj, string name) => DataValue(Field(obj, name), name);
 

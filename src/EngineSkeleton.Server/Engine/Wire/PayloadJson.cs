@@ -1,6 +1,6 @@
 using System.Text.Json;
-using EngineSkeleton.Blocks;
-using EngineSkeleton.Payloads;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Payloads;
 using EngineSkeleton.Server.Rpc;
 
 namespace EngineSkeleton.Server.Engine.Wire;

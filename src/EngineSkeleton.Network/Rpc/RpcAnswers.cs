@@ -1,0 +1,61 @@
+using System.Globalization;
+using System.Text.Json;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Sync.Peers;
+
+namespace EngineSkeleton.Network.Rpc;
+
+/// <summary>The methods an RPC peer calls, and how it reads and judges their answers.</summary>
+internal static class RpcAnswers
+{
+    public const string RawHeaderMethod = "debug_getRawHeader";
+    public const string RawBlockMethod = "debug_getRawBlock";
+    public const string BlockByNumberMethod = "eth_getBlockByNumber";
+    public const string BlockByHashMethod = "eth_getBlockByHash";
+    public const string UncleMethod = "eth_getUncleByBlockHashAndIndex";
+
+    public static string Quantity(ulong number) => "0x" + number.ToString("x", CultureInfo.InvariantCulture);
+
+    /// <summary>Whether a call's answer says the node lacks the block; throws if it says something else is wrong.</summary>
+    public static bool IsMissing(JsonRpcAnswer answer, JsonRpcCall call)
+    {
+        if (answer.Error is { Code: JsonRpcError.MethodNotFound } error)
+        {
+            throw new PeerException($"{call.Method} no longer served: {error}");
+        }
+        // Nodes differ on a block they lack: null (geth, hardhat) or an error (ethereumjs: -32602 "specified block
+        // greater than current height"). Either way the answer ends there; a node that errs on every call only
+        // ever answers nothing, which costs it its capacity in the peer set.
+        return answer.Error is not null || answer.IsNull;
+    }
+
+    /// <summary>The header in a debug_getRawHeader answer, which must be block <paramref name="number"/>.</summary>
+    public static BlockHeader RawHeader(JsonRpcAnswer answer, ulong number)
+    {
+        if (answer.Result.ValueKind != JsonValueKind.String || !Hex.TryDecode(answer.Result.GetString(), out var rlp))
+        {
+            throw new PeerException($"raw header #{number} is not hex bytes");
+        }
+        if (!BlockHeader.TryDecode(rlp, out var header, out var error))
+        {
+            throw new PeerException($"raw header #{number} does not decode: {error}");
+        }
+        return header;
+    }
+
+    /// <summary>The header rebuilt from a block object; its fields must hash to the hash the node gives with them.</summary>
+    public static BlockHeader JsonHeader(JsonRpcAnswer answer, string what)
+    {
+        if (!RpcBlockJson.TryReadHeader(answer.Result, out var header, out var claimed, out var error))
+        {
+            throw new PeerException($"{what} is malformed: {error}");
+        }
+        if (header.Hash != claimed)
+        {
+            throw new PeerException($"rebuilt header hash mismatch for {what}: the node says {claimed}, its fields hash to {header.Hash}");
+        }
+        return header;
+    }
+
+}

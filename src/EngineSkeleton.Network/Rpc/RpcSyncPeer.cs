@@ -1,0 +1,268 @@
+using System.Text.Json;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Sync.Peers;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using static EngineSkeleton.Network.Rpc.RpcAnswers;
+
+namespace EngineSkeleton.Network.Rpc;
+
+/// <summary>
+/// A sync peer over an existing node's public JSON-RPC (docs/peers.md, <c>--sync.rpc URL</c>). Headers by number come
+/// from <c>debug_getRawHeader</c> where the node serves it, else from <c>eth_getBlockByNumber</c> rebuilt into
+/// headers; headers by hash from <c>eth_getBlockByHash</c> (ethereumjs serves debug_getRaw* by number only); bodies
+/// from <c>debug_getRawBlock</c> at the number <c>eth_getBlockByHash</c> names, else rebuilt from full JSON blocks
+/// (hardhat serves no debug_ methods). Which debug methods the node serves is probed once, on the first request
+/// that needs to know, against its genesis.
+/// <para>
+/// Everything the node says is checked before it is believed: every header must have the number asked for and,
+/// rebuilt from JSON, hash to the hash the node claims, as must every transaction rebuilt from JSON; a header by hash
+/// and a block for a body must hash to the hash asked for; an answer by number must be hash-linked. Whether a body
+/// matches its header's roots is left to the caller, which checks every body so. A node that breaks any of this, answers garbage or fails in
+/// transit gets a <see cref="PeerException"/> saying why, so the peer set drops it; no other exception escapes but
+/// <see cref="OperationCanceledException"/> when the caller cancels. A number or hash the node does not have (JSON
+/// null or a JSON-RPC error for that call) ends a reverse answer there, as an eth/68 peer's shorter answer would.
+/// </para>
+/// <para>
+/// The caller owns the <see cref="HttpClient"/>; its own <see cref="HttpClient.Timeout"/> should be infinite, as
+/// <see cref="RpcSyncPeerOptions.RequestTimeout"/> bounds every attempt. Calls may run concurrently.
+/// </para>
+/// </summary>
+public sealed partial class RpcSyncPeer : ISyncPeer
+{
+    private readonly JsonRpcClient _client;
+    private readonly RpcBodies _bodies;
+    private readonly ILogger _logger;
+    private RpcNodeCapabilities? _capabilities;
+
+    /// <param name="url">The node's JSON-RPC URL.</param>
+    /// <param name="http">Sends the requests; the caller owns it.</param>
+    /// <param name="options">Batching, timeouts, retries; <see cref="RpcSyncPeerOptions.Default"/> if null. Validated here.</param>
+    /// <param name="time">Clock of the timeouts, retry delays and circuit breaker; the system clock if null.</param>
+    /// <param name="logger">Where capability probes and failures are logged.</param>
+    public RpcSyncPeer(Uri url, HttpClient http, RpcSyncPeerOptions? options = null, TimeProvider? time = null, ILogger<RpcSyncPeer>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        ArgumentNullException.ThrowIfNull(http);
+        if (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new ArgumentException($"an RPC peer URL is absolute http(s), got '{url}'", nameof(url));
+        }
+        Options = options ?? RpcSyncPeerOptions.Default;
+        Options.Validate();
+        // Credentials and query strings (API keys) stay out of the id, which logs and status show.
+        Id = url.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);
+        _client = new JsonRpcClient(url, http, Options, time ?? TimeProvider.System);
+        _bodies = new RpcBodies(_client);
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+    }
+
+    /// <summary>The URL without credentials or query.</summary>
+    public string Id { get; }
+
+    public RpcSyncPeerOptions Options { get; }
+
+    /// <summary>What the node was found to serve; null until the first request has probed it.</summary>
+    public RpcNodeCapabilities? Capabilities => Volatile.Read(ref _capabilities);
+
+    public Task<IReadOnlyList<BlockHeader>> GetHeadersReverseAsync(ulong origin, int count, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        return GuardAsync(() => HeadersReverseAsync(origin, count, cancellationToken), "headers", cancellationToken);
+    }
+
+    public Task<BlockHeader?> GetHeaderByHashAsync(Hash256 hash, CancellationToken cancellationToken) =>
+        GuardAsync(() => HeaderByHashAsync(hash, cancellationToken), "header by hash", cancellationToken);
+
+    public Task<IReadOnlyList<BlockBody?>> GetBodiesAsync(IReadOnlyList<Hash256> hashes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        return GuardAsync(() => BodiesAsync(hashes, cancellationToken), "bodies", cancellationToken);
+    }
+
+    public override string ToString() => $"rpc peer {Id}";
+
+    private async Task<IReadOnlyList<BlockHeader>> HeadersReverseAsync(ulong origin, int count, CancellationToken cancellationToken)
+    {
+        // A reverse request stops at the genesis (origin + 1 headers at most).
+        var total = origin >= (ulong)count ? count : (int)(origin + 1);
+        // The skeleton asks for at most 512; a larger count grows the list as answers come, not up front.
+        var headers = new List<BlockHeader>(Math.Min(total, 1_024));
+        if (total == 0)
+        {
+            return headers;
+        }
+        var raw = (await CapabilitiesAsync(cancellationToken)).RawHeaders;
+        while (headers.Count < total)
+        {
+            var top = origin - (ulong)headers.Count;
+            var calls = new JsonRpcCall[Math.Min(Options.BatchSize, total - headers.Count)];
+            for (var i = 0; i < calls.Length; i++)
+            {
+                var number = Quantity(top - (ulong)i);
+                calls[i] = raw ? new JsonRpcCall(RawHeaderMethod, number) : new JsonRpcCall(BlockByNumberMethod, number, false);
+            }
+            using var batch = await _client.SendAsync(calls, cancellationToken);
+            for (var i = 0; i < calls.Length; i++)
+            {
+                var number = top - (ulong)i;
+                if (IsMissing(batch[i], calls[i]))
+                {
+                    return headers;
+                }
+                var header = raw ? RawHeader(batch[i], number) : JsonHeader(batch[i], $"block #{number}");
+                if (header.Number != number)
+                {
+                    throw new PeerException($"asked for header #{number}, got #{header.Number}");
+                }
+                if (headers.Count > 0 && headers[^1].ParentHash != header.Hash)
+                {
+                    throw new PeerException(
+                        $"header #{number + 1} does not link to #{number}: its parent is {headers[^1].ParentHash}, #{number} is {header.Hash}");
+                }
+                headers.Add(header);
+            }
+        }
+        return headers;
+    }
+
+    private async Task<BlockHeader?> HeaderByHashAsync(Hash256 hash, CancellationToken cancellationToken)
+    {
+        JsonRpcCall[] calls = [new(BlockByHashMethod, hash.ToString(), false)];
+        using var batch = await _client.SendAsync(calls, cancellationToken);
+        if (IsMissing(batch[0], calls[0]))
+        {
+            return null;
+        }
+        var header = JsonHeader(batch[0], $"block {hash}");
+        if (header.Hash != hash)
+        {
+            throw new PeerException($"asked for header {hash}, got #{header.Number} {header.Hash}");
+        }
+        return header;
+    }
+
+    private async Task<IReadOnlyList<BlockBody?>> BodiesAsync(IReadOnlyList<Hash256> hashes, CancellationToken cancellationToken)
+    {
+        var bodies = new BlockBody?[hashes.Count];
+        if (hashes.Count == 0)
+        {
+            return bodies;
+        }
+        var raw = (await CapabilitiesAsync(cancellationToken)).RawBlocks;
+        for (var start = 0; start < hashes.Count; start += Options.BatchSize)
+        {
+            var size = Math.Min(Options.BatchSize, hashes.Count - start);
+            if (raw)
+            {
+                await _bodies.RawBatchAsync(hashes, start, size, bodies, cancellationToken);
+            }
+            else
+            {
+                await _bodies.JsonBatchAsync(hashes, start, size, bodies, cancellationToken);
+            }
+        }
+        return bodies;
+    }
+
+    /// <summary>
+    /// Probes, once, which debug methods the node serves: the raw genesis header and block must decode and hash to
+    /// the genesis hash eth_getBlockByNumber gives. A method the node lacks (-32601), refuses a number for
+    /// (-32602, as a by-hash-only node would) or answers wrongly is not used; JSON blocks serve instead. Racing
+    /// first requests may probe twice; the answers agree.
+    /// </summary>
+    private async Task<RpcNodeCapabilities> CapabilitiesAsync(CancellationToken cancellationToken)
+    {
+        if (Capabilities is { } known)
+        {
+            return known;
+        }
+        JsonRpcCall[] calls =
+        [
+            new(BlockByNumberMethod, "0x0", false),
+            new(RawHeaderMethod, "0x0"),
+            new(RawBlockMethod, "0x0"),
+        ];
+        using var batch = await _client.SendAsync(calls, cancellationToken);
+        if (batch[0].Error is not null || batch[0].IsNull
+            || !RpcBlockJson.TryReadNumberAndHash(batch[0].Result, out var number, out var genesis, out _)
+            || number != 0)
+        {
+            throw new PeerException($"no genesis block from {BlockByNumberMethod}(0x0): {batch[0].Error?.ToString() ?? "a malformed block"}");
+        }
+        var rawHeaders = Probe(batch[1], calls[1], genesis, static rlp => BlockHeader.TryDecode(rlp, out var h, out _) ? h.Hash : null);
+        var rawBlocks = Probe(batch[2], calls[2], genesis, static rlp => Block.TryDecode(rlp, out var b, out _) ? b.Hash : null);
+        var capabilities = new RpcNodeCapabilities(rawHeaders, rawBlocks);
+        Volatile.Write(ref _capabilities, capabilities);
+        Log.Capabilities(_logger, Id, rawHeaders, rawBlocks, genesis);
+        return capabilities;
+    }
+
+    private bool Probe(JsonRpcAnswer answer, JsonRpcCall call, Hash256 genesis, Func<byte[], Hash256?> hashOf)
+    {
+        string why;
+        if (answer.Error is { } error)
+        {
+            why = error.ToString();
+        }
+        else if (answer.Result.ValueKind != JsonValueKind.String || !Hex.TryDecode(answer.Result.GetString(), out var rlp))
+        {
+            why = "not hex bytes";
+        }
+        else if (hashOf(rlp) is not { } hash)
+        {
+            why = "does not decode";
+        }
+        else if (hash != genesis)
+        {
+            why = $"hashes to {hash}, not the genesis {genesis}";
+        }
+        else
+        {
+            return true;
+        }
+        Log.NotServed(_logger, Id, call.ToString(), why);
+        return false;
+    }
+
+    private async Task<T> GuardAsync<T>(Func<Task<T>> request, string what, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await request();
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (PeerException e)
+        {
+            Log.RequestFailed(_logger, Id, what, e.Message);
+            throw;
+        }
+        catch (Exception e)
+        {
+            var reason = RpcFailures.Describe(e, Options);
+            Log.RequestFailed(_logger, Id, what, reason);
+            throw new PeerException(reason, e);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(400, LogLevel.Information, "RPC peer probed id={Peer} rawHeaders={RawHeaders} rawBlocks={RawBlocks} genesis={Genesis}")]
+        public static partial void Capabilities(ILogger logger, string peer, bool rawHeaders, bool rawBlocks, Hash256 genesis);
+
+        [LoggerMessage(401, LogLevel.Debug, "RPC peer does not serve a raw method id={Peer} call={Call} answer={Answer}")]
+        public static partial void NotServed(ILogger logger, string peer, string call, string answer);
+
+        [LoggerMessage(402, LogLevel.Debug, "RPC peer request failed id={Peer} request={Request} reason={Reason}")]
+        public static partial void RequestFailed(ILogger logger, string peer, string request, string reason);
+    }
+}
+
+/// <summary>What an RPC peer's node was found to serve besides eth_getBlockBy*.</summary>
+/// <param name="RawHeaders"><c>debug_getRawHeader</c> by number: headers come as RLP, else rebuilt from JSON.</param>
+/// <param name="RawBlocks"><c>debug_getRawBlock</c> by number: bodies come as RLP, else rebuilt from full JSON blocks.</param>
+public sealed record RpcNodeCapabilities(bool RawHeaders, bool RawBlocks);

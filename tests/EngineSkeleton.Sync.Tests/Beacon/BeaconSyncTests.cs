@@ -1,0 +1,36 @@
+using EngineSkeleton.Storage.Skeleton;
+using EngineSkeleton.Sync.Beacon;
+using EngineSkeleton.Sync.Peers;
+using EngineSkeleton.Sync.Skeleton;
+using EngineSkeleton.Sync.Tests.Skeleton;
+using EngineSkeleton.Testing.Chains;
+using EngineSkeleton.Testing.Peers;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EngineSkeleton.Sync.Tests.Beacon;
+
+/// <summary>What <see cref="BeaconSync.Status"/> (skeleton_status) reports.</summary>
+public sealed class BeaconSyncTests
+{
+    [Fact(DisplayName = "Peers in the status are the peer set as it is now: bodies served and drops by the backfiller show without a skeleton event")]
+    public async Task Status_shows_the_peer_set_as_it_is_now()
+    {
+        using var store = SkeletonStore.OpenInMemory();
+        var peers = new PeerSet(TimeProvider.System);
+        var headers = GeneratedChain.Headers(4);
+        var good = new InProcessPeer("good", headers);
+        var bad = new InProcessPeer("bad", headers);
+        await using var skeleton = new SkeletonSync(store, peers, new IdleBackfiller(), new CanonicalMap(headers[0]), TimeProvider.System, NullLogger<SkeletonSync>.Instance);
+        var sync = new BeaconSync(skeleton, peers, _ => null);
+        skeleton.AddPeer(good);
+        skeleton.AddPeer(bad);
+
+        // What the backfiller does, outside the skeleton loop (which is not even running here).
+        peers.Update(good, 3, TimeSpan.FromMilliseconds(20), RateKind.Bodies);
+        peers.Drop(bad, "served bodies that do not match their headers");
+
+        var status = sync.Status().Peers!.ToDictionary(p => p.Id);
+        Assert.Equal(3UL, status["good"].ServedBodies);
+        Assert.Equal("served bodies that do not match their headers", status["bad"].DropReason);
+    }
+}
