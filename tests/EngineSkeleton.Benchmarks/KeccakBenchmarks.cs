@@ -9,7 +9,7 @@ namespace EngineSkeleton.Benchmarks;
 /// <summary>
 /// keccak256 of a 600-byte input (the size of a post-merge header) against .NET's OpenSSL-backed SHA3-256 on
 /// the same bytes: same permutation, same rate, different padding, so the ratio measures our implementation.
-/// Brief §6 target: Keccak256 at ≥ 0.8× the speed of SHA3_256. Nethereum's Sha3Keccack is there for scale:
+/// docs/quality.md target: Keccak256 at ≥ 0.8× the speed of SHA3_256. Nethereum's Sha3Keccack is there for scale:
 /// it is what a .NET Ethereum codebase would otherwise reach for.
 /// </summary>
 [MemoryDiagnoser]

@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 namespace EngineSkeleton.EndToEnd.Tests.Sync;
 
 /// <summary>
-/// Brief §6, reliability: kill -9 at random points of a sync, restart, finish — no lost or duplicated work beyond
+/// docs/quality.md, reliability: kill -9 at random points of a sync, restart, finish — no lost or duplicated work beyond
 /// what was in flight, identical chain. The sync runs in its own process (tests/EngineSkeleton.SyncHost, which
 /// prints what it requested and what it committed); the test kills it with SIGKILL at seeded random moments and
 /// restarts it on the same datadir, checking the store after every kill.

@@ -24,7 +24,7 @@ internal sealed partial class ForkchoiceUpdatedHandler(
     public const string BuildingNotSupported =
         "payload building is not supported: EngineSkeleton follows the chain without executing transactions; the forkchoice was applied";
 
-    /// <summary>Brief §4: a header for an unknown head is asked of peers for at most this long before answering SYNCING.</summary>
+    /// <summary>docs/sync.md (Engine wiring): a header for an unknown head is asked of peers for at most this long before answering SYNCING.</summary>
     public static readonly TimeSpan HeaderFetchBound = TimeSpan.FromSeconds(1);
 
     public async Task<ForkchoiceUpdatedResponse> HandleAsync(ForkchoiceState state, JsonElement attributes, Action<JsonElement, BlockHeader> checkAttributes)
