@@ -2,7 +2,7 @@ using EngineSkeleton.Server.Hosting;
 
 namespace EngineSkeleton.Server;
 
-public static class Program
+internal static class Program
 {
     public static async Task<int> Main(string[] args)
     {

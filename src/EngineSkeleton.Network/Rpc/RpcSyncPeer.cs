@@ -64,7 +64,7 @@ public sealed partial class RpcSyncPeer : ISyncPeer
     public RpcSyncPeerOptions Options { get; }
 
     /// <summary>What the node was found to serve; null until the first request has probed it.</summary>
-    public RpcNodeCapabilities? Capabilities => Volatile.Read(ref _capabilities);
+    internal RpcNodeCapabilities? Capabilities => Volatile.Read(ref _capabilities);
 
     public Task<IReadOnlyList<BlockHeader>> GetHeadersReverseAsync(ulong origin, int count, CancellationToken cancellationToken)
     {
@@ -265,4 +265,4 @@ public sealed partial class RpcSyncPeer : ISyncPeer
 /// <summary>What an RPC peer's node was found to serve besides eth_getBlockBy*.</summary>
 /// <param name="RawHeaders"><c>debug_getRawHeader</c> by number: headers come as RLP, else rebuilt from JSON.</param>
 /// <param name="RawBlocks"><c>debug_getRawBlock</c> by number: bodies come as RLP, else rebuilt from full JSON blocks.</param>
-public sealed record RpcNodeCapabilities(bool RawHeaders, bool RawBlocks);
+internal sealed record RpcNodeCapabilities(bool RawHeaders, bool RawBlocks);

@@ -1,7 +1,7 @@
 namespace EngineSkeleton.Server.Rpc;
 
 /// <summary>JSON-RPC 2.0 and Engine API error codes (docs/rpc.md; execution-apis src/engine/common.md).</summary>
-public static class RpcErrorCodes
+internal static class RpcErrorCodes
 {
     public const int ParseError = -32700;
     public const int InvalidRequest = -32600;

@@ -4,7 +4,7 @@ namespace EngineSkeleton.Server.Rpc;
 /// The one exception a handler throws to answer with a JSON-RPC error. Spec outcomes (SYNCING, INVALID) are values,
 /// never this; the transport turns it into <c>{"error":{"code","message","data"?}}</c> with the request's id.
 /// </summary>
-public sealed class RpcException : Exception
+internal sealed class RpcException : Exception
 {
     public RpcException(int code, string message, object? data = null)
         : base(message)

@@ -4,7 +4,7 @@ using EngineSkeleton.Core.Primitives;
 namespace EngineSkeleton.Server.Engine.Wire;
 
 /// <summary>PayloadStatusV1. Spec outcomes are values: the common ones are cached, the rest made by factories.</summary>
-public sealed record PayloadStatusV1(string Status, string? LatestValidHash, string? ValidationError)
+internal sealed record PayloadStatusV1(string Status, string? LatestValidHash, string? ValidationError)
 {
     public static readonly PayloadStatusV1 Syncing = new("SYNCING", null, null);
 
@@ -22,23 +22,23 @@ public sealed record PayloadStatusV1(string Status, string? LatestValidHash, str
 }
 
 /// <summary>forkchoiceUpdated's answer; payloadId is always written, as null, since no payload is ever built.</summary>
-public sealed record ForkchoiceUpdatedResponse(PayloadStatusV1 PayloadStatus, string? PayloadId)
+internal sealed record ForkchoiceUpdatedResponse(PayloadStatusV1 PayloadStatus, string? PayloadId)
 {
     public static readonly ForkchoiceUpdatedResponse Syncing = new(PayloadStatusV1.Syncing, null);
 }
 
-public sealed record WithdrawalV1(string Index, string ValidatorIndex, string Address, string Amount)
+internal sealed record WithdrawalV1(string Index, string ValidatorIndex, string Address, string Amount)
 {
     public static WithdrawalV1 From(Withdrawal w) =>
         new(Params.Quantity(w.Index), Params.Quantity(w.ValidatorIndex), w.Address.ToString(), Params.Quantity(w.AmountGwei));
 }
 
 /// <summary>ExecutionPayloadBodyV1: withdrawals null for pre-Shanghai blocks (shanghai.md).</summary>
-public sealed record ExecutionPayloadBodyV1(IReadOnlyList<string> Transactions, IReadOnlyList<WithdrawalV1>? Withdrawals)
+internal sealed record ExecutionPayloadBodyV1(IReadOnlyList<string> Transactions, IReadOnlyList<WithdrawalV1>? Withdrawals)
 {
     public static ExecutionPayloadBodyV1 From(BlockBody body) =>
         new([.. body.Transactions.Select(t => Hex.Encode(t))], body.Withdrawals?.Select(WithdrawalV1.From).ToArray());
 }
 
 /// <summary>ClientVersionV1 (execution-apis identification.md).</summary>
-public sealed record ClientVersionV1(string Code, string Name, string Version, string Commit);
+internal sealed record ClientVersionV1(string Code, string Name, string Version, string Commit);
