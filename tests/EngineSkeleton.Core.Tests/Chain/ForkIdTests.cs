@@ -217,6 +217,12 @@ public sealed class ForkIdTests
         { "local Shanghai, remote a random chain", true, 20_000_000, 1_681_338_455, 0x12345678, 0, ForkIdVerdict.Incompatible },
         { "local BPO2 far in the future, remote announces a fork that time passed", true, 88_888_888, 8_888_888_888, 0x07c9462e, 8_888_888_888, ForkIdVerdict.RemoteForkPassed },
         { "local Shanghai, remote a fork state we never had", true, 20_999_999, 1_699_999_999, 0x71147644, 1_700_000_000, ForkIdVerdict.Incompatible },
+
+        // Not in geth's table: the cases that tell its threshold and its "next must be our following fork" apart.
+        { "local Arrow Glacier by block, remote announces a time fork our head's time passed", true, 13_773_000, 1_700_000_000, 0x20c327fc, 1_690_000_000, ForkIdVerdict.RemoteForkPassed },
+        { "local Arrow Glacier by block, remote announces a time fork our head's time has not reached", true, 13_773_000, 1_600_000_000, 0x20c327fc, 1_690_000_000, ForkIdVerdict.SameForks },
+        { "local Petersburg, remote Byzantium expecting a later fork than ours (Istanbul's block)", false, 7_987_396, 0, 0xa00bc324, 9_069_000, ForkIdVerdict.RemoteStale },
+        { "local Petersburg, remote Byzantium expecting an earlier fork than ours", false, 7_987_396, 0, 0xa00bc324, 7_000_000, ForkIdVerdict.RemoteStale },
     };
 
     [Theory]
