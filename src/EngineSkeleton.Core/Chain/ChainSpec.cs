@@ -16,6 +16,28 @@ public sealed record ChainSpec
     /// <summary>The genesis hash: the root every synced chain must link to (unless a checkpoint is given).</summary>
     public required Hash256 GenesisHash { get; init; }
 
+    /// <summary>
+    /// The genesis block's timestamp. Forks scheduled by time at or before it are the genesis rules, not forks
+    /// (EIP-2124: the fork id skips them).
+    /// </summary>
+    public ulong GenesisTimestamp { get; init; }
+
+    /// <summary>
+    /// Every fork the chain config schedules by block number, as geth's <c>*Block</c> keys list them (homestead,
+    /// daoFork, eip150, eip155, eip158, byzantium, constantinople, petersburg, istanbul, muirGlacier, berlin, london,
+    /// arrowGlacier, grayGlacier, mergeNetsplit), repeats and forks at block 0 included. The fork id (EIP-2124) is
+    /// computed over these and <see cref="ForkTimes"/> alone, so they must hold <see cref="LondonBlock"/> too.
+    /// <see cref="MergeBlock"/> is one of them only where the config names a merge netsplit block: mainnet's does not.
+    /// </summary>
+    public IReadOnlyList<ulong> ForkBlocks { get; init; } = [];
+
+    /// <summary>
+    /// Every fork the chain config schedules by timestamp, as geth's <c>*Time</c> keys list them (shanghai, cancun,
+    /// prague, osaka, bpo1..bpo5, amsterdam, ...), forks at or before genesis included: Shanghai to Osaka and the
+    /// blob-parameter-only forks of <see cref="BlobSchedule"/> must all be here.
+    /// </summary>
+    public IReadOnlyList<ulong> ForkTimes { get; init; } = [];
+
     /// <summary>First block of London (EIP-1559 base fee); 0 when active at genesis, null when never.</summary>
     public ulong? LondonBlock { get; init; }
 

@@ -23,6 +23,25 @@ public sealed record GethGenesis(ChainSpec Spec, BlockHeader Header)
     /// <summary>EIP-1559 INITIAL_BASE_FEE, used when London is active at genesis and no baseFeePerGas is given.</summary>
     private static readonly BigInteger InitialBaseFee = 1_000_000_000;
 
+    /// <summary>
+    /// The chain config keys of forks scheduled by block number: geth's ChainConfig fields ending in Block
+    /// (params/config.go at 02b73d4), which its fork id (core/forkid gatherForks) counts. Keys geth does not know are
+    /// not forks to it either, so they are not read.
+    /// </summary>
+    private static readonly string[] BlockForkKeys =
+    [
+        "homesteadBlock", "daoForkBlock", "eip150Block", "eip155Block", "eip158Block", "byzantiumBlock",
+        "constantinopleBlock", "petersburgBlock", "istanbulBlock", "muirGlacierBlock", "berlinBlock", "londonBlock",
+        "arrowGlacierBlock", "grayGlacierBlock", "mergeNetsplitBlock",
+    ];
+
+    /// <summary>The chain config keys of forks scheduled by timestamp: geth's ChainConfig fields ending in Time, as above.</summary>
+    private static readonly string[] TimeForkKeys =
+    [
+        "shanghaiTime", "cancunTime", "pragueTime", "osakaTime", "bpo1Time", "bpo2Time", "bpo3Time", "bpo4Time",
+        "bpo5Time", "amsterdamTime", "bogotaTime", "ubtTime",
+    ];
+
     /// <summary>Timestamped forks that carry a blob schedule entry, in activation order (EIP-7840, EIP-7892).</summary>
     private static readonly string[] BlobForks = ["cancun", "prague", "osaka", "bpo1", "bpo2", "bpo3", "bpo4", "bpo5"];
 
@@ -73,6 +92,8 @@ public sealed record GethGenesis(ChainSpec Spec, BlockHeader Header)
             PragueTime = U64(config, "pragueTime"),
             OsakaTime = U64(config, "osakaTime"),
             BlobSchedule = ReadBlobSchedule(config),
+            ForkBlocks = ReadForks(config, BlockForkKeys),
+            ForkTimes = ReadForks(config, TimeForkKeys),
         };
 
         var timestamp = U64(root, "timestamp") ?? 0;
@@ -108,7 +129,20 @@ public sealed record GethGenesis(ChainSpec Spec, BlockHeader Header)
             ParentBeaconBlockRoot = cancun ? Hash256.Zero : null,
             RequestsHash = prague ? ExecutionRequests.EmptyHash : null,
         };
-        return new GethGenesis(spec with { GenesisHash = header.Hash }, header);
+        return new GethGenesis(spec with { GenesisHash = header.Hash, GenesisTimestamp = timestamp }, header);
+    }
+
+    private static ulong[] ReadForks(JsonElement config, string[] keys)
+    {
+        var forks = new List<ulong>();
+        foreach (var key in keys)
+        {
+            if (U64(config, key) is { } at)
+            {
+                forks.Add(at);
+            }
+        }
+        return [.. forks];
     }
 
     private static (ulong Time, BlobParameters Parameters)[] ReadBlobSchedule(JsonElement config)

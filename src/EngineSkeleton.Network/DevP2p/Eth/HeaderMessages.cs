@@ -1,0 +1,245 @@
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Rlp;
+
+namespace EngineSkeleton.Network.DevP2p.Eth;
+
+/// <summary>
+/// Where a header query starts: a block number (RLP integer, at most 8 bytes) or a block hash (32-byte string).
+/// Any other size is refused, as geth's HashOrNumber does.
+/// </summary>
+internal readonly record struct HeaderOrigin
+{
+    private HeaderOrigin(Hash256? hash, ulong number)
+    {
+        Hash = hash;
+        Number = number;
+    }
+
+    /// <summary>The hash the query starts at, or null when it starts at <see cref="Number"/>.</summary>
+    public Hash256? Hash { get; }
+
+    public ulong Number { get; }
+
+    public static HeaderOrigin ByNumber(ulong number) => new(null, number);
+
+    public static HeaderOrigin ByHash(Hash256 hash) => new(hash, 0);
+
+    public override string ToString() => Hash is { } hash ? hash.ToString() : Number.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    internal int EncodedLength => Hash is null ? RlpWriter.LengthOfUInt64(Number) : RlpWriter.LengthOfHash256;
+
+    internal void Write(ref RlpWriter writer)
+    {
+        if (Hash is { } hash)
+        {
+            writer.WriteHash256(hash);
+        }
+        else
+        {
+            writer.WriteUInt64(Number);
+        }
+    }
+
+    internal static HeaderOrigin Read(ref RlpReader reader)
+    {
+        var offset = reader.Offset;
+        var probe = reader;
+        var size = probe.ReadBytes().Length;
+        return size switch
+        {
+            Hash256.Size => ByHash(reader.ReadHash256()),
+            <= sizeof(ulong) => ByNumber(reader.ReadUInt64()),
+            _ => throw EthMessageException.Of(
+                "GetBlockHeaders",
+                $"origin of {size} bytes is neither a block number (up to 8 bytes) nor a hash (32) (at byte {offset})"),
+        };
+    }
+}
+
+/// <summary>
+/// GetBlockHeaders (0x03): [request-id, [origin, amount, skip, reverse]]. <see cref="Amount"/> is kept as sent; a
+/// server answers at most <see cref="AmountToServe"/>, and must never size anything by the amount itself.
+/// </summary>
+internal sealed record GetBlockHeadersMessage(ulong RequestId, HeaderOrigin Origin, ulong Amount, ulong Skip, bool Reverse)
+    : EthMessage, IEthExchange
+{
+    public override byte Code => EthMessageCode.GetBlockHeaders;
+
+    /// <summary>The headers to answer with at most: the amount asked, capped at <see cref="EthLimits.MaxHeaders"/> as geth caps it.</summary>
+    public int AmountToServe => (int)Math.Min(Amount, EthLimits.MaxHeaders);
+
+    /// <summary>A request of ours: 1 to <see cref="EthLimits.MaxHeaders"/> headers, since no peer answers more.</summary>
+    public static GetBlockHeadersMessage Request(ulong requestId, HeaderOrigin origin, int amount, ulong skip, bool reverse)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(amount, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(amount, EthLimits.MaxHeaders);
+        return new GetBlockHeadersMessage(requestId, origin, (ulong)amount, skip, reverse);
+    }
+
+    public static GetBlockHeadersMessage Decode(ReadOnlySpan<byte> payload) =>
+        EthRlp.Decode(EthMessageCode.GetBlockHeaders, payload, static (ref RlpReader reader) =>
+        {
+            var envelope = EthRlp.ReadEnvelope(ref reader, out var requestId);
+            var query = envelope.ReadList();
+            envelope.EnsureEnd();
+            var origin = HeaderOrigin.Read(ref query);
+            var amount = query.ReadUInt64();
+            var skip = query.ReadUInt64();
+            var offset = query.Offset;
+            var reverse = query.ReadUInt64() switch
+            {
+                0 => false,
+                1 => true,
+                var other => throw EthMessageException.Of("GetBlockHeaders", $"reverse is {other}, not 0 or 1 (at byte {offset})"),
+            };
+            query.EnsureEnd();
+            return new GetBlockHeadersMessage(requestId, origin, amount, skip, reverse);
+        });
+
+    private int QueryLength =>
+        Origin.EncodedLength + RlpWriter.LengthOfUInt64(Amount) + RlpWriter.LengthOfUInt64(Skip) + 1;
+
+    private protected override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, RlpWriter.LengthOfList(QueryLength));
+
+    private protected override void Write(ref RlpWriter writer)
+    {
+        EthRlp.WriteEnvelope(ref writer, RequestId, RlpWriter.LengthOfList(QueryLength));
+        writer.WriteListHeader(QueryLength);
+        Origin.Write(ref writer);
+        writer.WriteUInt64(Amount);
+        writer.WriteUInt64(Skip);
+        writer.WriteUInt64(Reverse ? 1UL : 0UL);
+    }
+}
+
+/// <summary>
+/// BlockHeaders (0x04): [request-id, [header, ...]], at most <see cref="EthLimits.MaxHeaders"/>. Each header keeps
+/// the bytes it came in (<see cref="BlockHeader.EncodedBytes"/>) and is hashed when first asked.
+/// </summary>
+internal sealed record BlockHeadersMessage(ulong RequestId, IReadOnlyList<BlockHeader> Headers) : EthMessage, IEthExchange
+{
+    public override byte Code => EthMessageCode.BlockHeaders;
+
+    public static BlockHeadersMessage Decode(ReadOnlySpan<byte> payload) =>
+        EthRlp.Decode(EthMessageCode.BlockHeaders, payload, static (ref RlpReader reader) =>
+        {
+            var envelope = EthRlp.ReadEnvelope(ref reader, out var requestId);
+            var list = envelope.ReadList();
+            envelope.EnsureEnd();
+            var headers = new BlockHeader[EthRlp.Count(list, "BlockHeaders", "headers", EthLimits.MaxHeaders)];
+            for (var i = 0; i < headers.Length; i++)
+            {
+                headers[i] = BlockHeader.Decode(list.ReadRawItem());
+            }
+            return new BlockHeadersMessage(requestId, headers);
+        });
+
+    private int ListPayloadLength()
+    {
+        var length = 0;
+        foreach (var header in Headers)
+        {
+            length += header.EncodedBytes().Length;
+        }
+        return length;
+    }
+
+    private protected override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, RlpWriter.LengthOfList(ListPayloadLength()));
+
+    private protected override void Write(ref RlpWriter writer)
+    {
+        var payload = ListPayloadLength();
+        EthRlp.WriteEnvelope(ref writer, RequestId, RlpWriter.LengthOfList(payload));
+        writer.WriteListHeader(payload);
+        foreach (var header in Headers)
+        {
+            writer.WriteRaw(header.EncodedBytes());
+        }
+    }
+}
+
+/// <summary>GetBlockBodies (0x05): [request-id, [hash, ...]]. Served up to <see cref="EthLimits.MaxBodies"/>.</summary>
+internal sealed record GetBlockBodiesMessage(ulong RequestId, IReadOnlyList<Hash256> Hashes) : EthMessage, IEthExchange
+{
+    public override byte Code => EthMessageCode.GetBlockBodies;
+
+    /// <summary>A request of ours: 1 to <see cref="EthLimits.MaxBodies"/> hashes, since no peer answers more.</summary>
+    public static GetBlockBodiesMessage Request(ulong requestId, IReadOnlyList<Hash256> hashes)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        ArgumentOutOfRangeException.ThrowIfLessThan(hashes.Count, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(hashes.Count, EthLimits.MaxBodies);
+        return new GetBlockBodiesMessage(requestId, hashes);
+    }
+
+    public static GetBlockBodiesMessage Decode(ReadOnlySpan<byte> payload) =>
+        EthRlp.Decode(EthMessageCode.GetBlockBodies, payload, static (ref RlpReader reader) =>
+        {
+            var envelope = EthRlp.ReadEnvelope(ref reader, out var requestId);
+            var hashes = EthRlp.ReadHashes(ref envelope, "GetBlockBodies", "hashes", int.MaxValue);
+            envelope.EnsureEnd();
+            return new GetBlockBodiesMessage(requestId, hashes);
+        });
+
+    private protected override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, EthRlp.LengthOfHashes(Hashes.Count));
+
+    private protected override void Write(ref RlpWriter writer)
+    {
+        EthRlp.WriteEnvelope(ref writer, RequestId, EthRlp.LengthOfHashes(Hashes.Count));
+        EthRlp.WriteHashes(ref writer, Hashes);
+    }
+}
+
+/// <summary>
+/// BlockBodies (0x06): [request-id, [[transactions, ommers, withdrawals?], ...]], at most
+/// <see cref="EthLimits.MaxBodies"/>; each body as <see cref="BlockBody"/> decodes it (withdrawals present from
+/// Shanghai on, every transaction checked for its type's shape). Get-only, so that the bodies' encodings, made once
+/// when the message is first encoded, cannot go stale through <c>with</c>.
+/// </summary>
+internal sealed record BlockBodiesMessage : EthMessage, IEthExchange
+{
+    private byte[][]? _encoded;
+
+    public BlockBodiesMessage(ulong requestId, IReadOnlyList<BlockBody> bodies)
+    {
+        RequestId = requestId;
+        Bodies = bodies;
+    }
+
+    public ulong RequestId { get; }
+
+    public IReadOnlyList<BlockBody> Bodies { get; }
+
+    public override byte Code => EthMessageCode.BlockBodies;
+
+    public static BlockBodiesMessage Decode(ReadOnlySpan<byte> payload) =>
+        EthRlp.Decode(EthMessageCode.BlockBodies, payload, static (ref RlpReader reader) =>
+        {
+            var envelope = EthRlp.ReadEnvelope(ref reader, out var requestId);
+            var list = envelope.ReadList();
+            envelope.EnsureEnd();
+            var bodies = new BlockBody[EthRlp.Count(list, "BlockBodies", "bodies", EthLimits.MaxBodies)];
+            for (var i = 0; i < bodies.Length; i++)
+            {
+                bodies[i] = BlockBody.Decode(list.ReadRawItem());
+            }
+            return new BlockBodiesMessage(requestId, bodies);
+        });
+
+    private protected override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, RlpWriter.LengthOfList(EthRlp.LengthOfRaw(Encoded())));
+
+    private protected override void Write(ref RlpWriter writer)
+    {
+        var encoded = Encoded();
+        var payload = EthRlp.LengthOfRaw(encoded);
+        EthRlp.WriteEnvelope(ref writer, RequestId, RlpWriter.LengthOfList(payload));
+        writer.WriteListHeader(payload);
+        foreach (var body in encoded)
+        {
+            writer.WriteRaw(body);
+        }
+    }
+
+    private byte[][] Encoded() => _encoded ??= [.. Bodies.Select(b => b.Encode())];
+}

@@ -1,0 +1,74 @@
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Core.Rlp;
+
+namespace EngineSkeleton.Network.DevP2p.Eth;
+
+/// <summary>GetReceipts (0x0f): [request-id, [blockhash, ...]], the same in eth/68 and eth/69. Bounded by the message size.</summary>
+internal sealed record GetReceiptsMessage(ulong RequestId, IReadOnlyList<Hash256> Hashes) : EthMessage, IEthExchange
+{
+    public override byte Code => EthMessageCode.GetReceipts;
+
+    public static GetReceiptsMessage Decode(ReadOnlySpan<byte> payload) =>
+        EthRlp.Decode(EthMessageCode.GetReceipts, payload, static (ref RlpReader reader) =>
+        {
+            var envelope = EthRlp.ReadEnvelope(ref reader, out var requestId);
+            var hashes = EthRlp.ReadHashes(ref envelope, "GetReceipts", "hashes", int.MaxValue);
+            envelope.EnsureEnd();
+            return new GetReceiptsMessage(requestId, hashes);
+        });
+
+    private protected override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, EthRlp.LengthOfHashes(Hashes.Count));
+
+    private protected override void Write(ref RlpWriter writer)
+    {
+        EthRlp.WriteEnvelope(ref writer, RequestId, EthRlp.LengthOfHashes(Hashes.Count));
+        EthRlp.WriteHashes(ref writer, Hashes);
+    }
+}
+
+/// <summary>
+/// Receipts (0x10): [request-id, [[receipt, ...], ...]], one list per block. The engine executes nothing and keeps
+/// no receipts, so it answers with <see cref="Empty"/>, which both versions read alike (caps/eth.md: a server ends
+/// its answer at the first block it lacks). A received answer keeps each block's list as its RLP bytes, unread:
+/// the receipt encodings differ by version (EIP-7642) and nothing here consumes them. At most
+/// <see cref="EthLimits.MaxReceiptLists"/> lists.
+/// </summary>
+internal sealed record ReceiptsMessage(ulong RequestId, IReadOnlyList<byte[]> BlockReceipts) : EthMessage, IEthExchange
+{
+    public override byte Code => EthMessageCode.Receipts;
+
+    public static ReceiptsMessage Empty(ulong requestId) => new(requestId, []);
+
+    public static ReceiptsMessage Decode(ReadOnlySpan<byte> payload) =>
+        EthRlp.Decode(EthMessageCode.Receipts, payload, static (ref RlpReader reader) =>
+        {
+            var envelope = EthRlp.ReadEnvelope(ref reader, out var requestId);
+            var list = envelope.ReadList();
+            envelope.EnsureEnd();
+            var blocks = new byte[EthRlp.Count(list, "Receipts", "block receipt lists", EthLimits.MaxReceiptLists)][];
+            for (var i = 0; i < blocks.Length; i++)
+            {
+                var offset = list.Offset;
+                if (!list.PeekIsList)
+                {
+                    throw EthMessageException.Of("Receipts", $"the receipts of block {i} are not a list (at byte {offset})");
+                }
+                blocks[i] = list.ReadRawItem().ToArray();
+            }
+            return new ReceiptsMessage(requestId, blocks);
+        });
+
+    private protected override int EncodedLength() =>
+        EthRlp.LengthOfEnvelope(RequestId, RlpWriter.LengthOfList(EthRlp.LengthOfRaw(BlockReceipts)));
+
+    private protected override void Write(ref RlpWriter writer)
+    {
+        var payload = EthRlp.LengthOfRaw(BlockReceipts);
+        EthRlp.WriteEnvelope(ref writer, RequestId, RlpWriter.LengthOfList(payload));
+        writer.WriteListHeader(payload);
+        foreach (var block in BlockReceipts)
+        {
+            writer.WriteRaw(block);
+        }
+    }
+}
