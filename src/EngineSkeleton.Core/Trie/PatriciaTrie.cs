@@ -11,7 +11,7 @@ namespace EngineSkeleton.Core.Trie;
 /// Keys may be of any length and may prefix one another. There is no delete: the roots computed here are of
 /// sets given whole, and an empty value (which a trie reads as "absent") is refused.
 /// </summary>
-public sealed class PatriciaTrie
+internal sealed class PatriciaTrie
 {
     private Node? _root;
 

@@ -6,7 +6,7 @@ using EngineSkeleton.Core.Rlp;
 namespace EngineSkeleton.Core.Trie;
 
 /// <summary>An account as a genesis allocation states it; storage maps slot to value, both 32 bytes.</summary>
-public sealed record AccountEntry(
+internal sealed record AccountEntry(
     Address Address,
     ulong Nonce,
     BigInteger Balance,
@@ -18,7 +18,7 @@ public sealed record AccountEntry(
 /// each value rlp([nonce, balance, storageRoot, codeHash]), where storageRoot is the secure trie of the
 /// account's slots keyed by keccak256(slot) holding rlp(value without leading zeros); zero slots are absent.
 /// </summary>
-public static class StateRoots
+internal static class StateRoots
 {
     /// <summary>A later entry for the same address replaces an earlier one.</summary>
     public static Hash256 OfAccounts(IEnumerable<AccountEntry> accounts)

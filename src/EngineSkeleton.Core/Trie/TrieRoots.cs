@@ -5,7 +5,7 @@ using EngineSkeleton.Core.Rlp;
 namespace EngineSkeleton.Core.Trie;
 
 /// <summary>Roots of the list tries a header commits to (transactionsRoot, withdrawalsRoot).</summary>
-public static class TrieRoots
+internal static class TrieRoots
 {
     /// <summary>
     /// Root of a trie mapping rlp(index) to each item's bytes as given: for transactions the canonical bytes
