@@ -1,0 +1,28 @@
+using System.Security.Cryptography;
+using System.Text;
+using EngineSkeleton.Network.DevP2p.Rlpx;
+
+namespace EngineSkeleton.Network.Tests.DevP2p.Rlpx;
+
+internal static class Sessions
+{
+    /// <summary>
+    /// Secrets for both ends of a session, as a handshake would leave them: the same aes- and mac-secret, each side's
+    /// egress state equal to the other's ingress state.
+    /// </summary>
+    public static (HandshakeSecrets A, HandshakeSecrets B) Mirrored(NodeId idA, NodeId idB)
+    {
+        var aes = RandomNumberGenerator.GetBytes(32);
+        var mac = RandomNumberGenerator.GetBytes(32);
+        return (
+            new HandshakeSecrets(aes, mac, EgressMac: Seeded("a to b"), IngressMac: Seeded("b to a"), RemoteId: idB),
+            new HandshakeSecrets(aes, mac, EgressMac: Seeded("b to a"), IngressMac: Seeded("a to b"), RemoteId: idA));
+    }
+
+    private static KeccakMacState Seeded(string seed)
+    {
+        var state = new KeccakMacState();
+        state.Update(Encoding.UTF8.GetBytes(seed));
+        return state;
+    }
+}
