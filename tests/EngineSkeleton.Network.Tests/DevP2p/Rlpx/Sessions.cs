@@ -19,6 +19,23 @@ internal static class Sessions
             new HandshakeSecrets(aes, mac, EgressMac: Seeded("b to a"), IngressMac: Seeded("a to b"), RemoteId: idA));
     }
 
+    /// <summary>The bytes a connection with <paramref name="secrets"/> writes for the given messages.</summary>
+    public static byte[] Frames(HandshakeSecrets secrets, bool compressed, params (ulong Code, byte[] Payload)[] messages)
+    {
+        var output = new ScriptedStream([]);
+        using var key = NodeKey.Generate();
+        var connection = new RlpxConnection(output, key, secrets);
+        if (compressed)
+        {
+            connection.EnableCompression();
+        }
+        foreach (var (code, payload) in messages)
+        {
+            connection.WriteMessageAsync(code, payload, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        }
+        return output.Written.ToArray();
+    }
+
     private static KeccakMacState Seeded(string seed)
     {
         var state = new KeccakMacState();
