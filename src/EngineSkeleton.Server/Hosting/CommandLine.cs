@@ -22,10 +22,20 @@ internal static class CommandLine
         ["--rpc.maxbody"] = "Rpc:MaxRequestBodyBytes",
         ["--sync.rpc"] = "Sync:Rpc",
         ["--sync.checkpoint"] = "Sync:Checkpoint",
+        ["--bootnodes"] = "P2P:Bootnodes",
+        ["--port"] = "P2P:Port",
+        ["--p2p.addr"] = "P2P:Addr",
+        ["--maxpeers"] = "P2P:MaxPeers",
+        ["--nodiscover"] = "P2P:NoDiscover",
+        ["--nat"] = "P2P:Nat",
+        ["--nodekey"] = "P2P:NodeKey",
     };
 
     /// <summary>Flags that may be given more than once; each use becomes the next index of an array key.</summary>
     private static readonly HashSet<string> Repeatable = ["--sync.rpc"];
+
+    /// <summary>Switches, as geth's: given alone they mean true; <c>--flag=false</c> turns one off.</summary>
+    private static readonly HashSet<string> Switches = ["--nodiscover"];
 
     /// <summary>Parses the arguments into configuration pairs, or returns the one-line error that stops startup.</summary>
     public static (Dictionary<string, string?> Values, string? Error) Parse(IReadOnlyList<string> args)
@@ -48,6 +58,10 @@ internal static class CommandLine
             if (eq > 0)
             {
                 value = arg[(eq + 1)..];
+            }
+            else if (Switches.Contains(flag))
+            {
+                value = "true";
             }
             else if (i + 1 < args.Count)
             {

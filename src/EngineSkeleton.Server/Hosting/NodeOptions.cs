@@ -53,6 +53,39 @@ internal sealed class SyncOptions
     public string? Checkpoint { get; set; }
 }
 
+/// <summary>Section "P2P": the devp2p transport (docs/peers.md), with geth's flags and defaults.</summary>
+internal sealed class P2POptions
+{
+    /// <summary>enode URLs to dial and keep dialed, comma-separated as geth takes them (--bootnodes).</summary>
+    public string? Bootnodes { get; set; }
+
+    /// <summary>30303: the devp2p port every client uses; 0 picks a free one.</summary>
+    public int Port { get; set; } = 30303;
+
+    /// <summary>0.0.0.0 as geth's --addr: peers must reach us; tests bind 127.0.0.1.</summary>
+    public string Addr { get; set; } = "0.0.0.0";
+
+    /// <summary>50: geth's default peer limit, dialed and inbound together.</summary>
+    public int MaxPeers { get; set; } = 50;
+
+    /// <summary>No discovery: only the --bootnodes peers are dialed.</summary>
+    public bool NoDiscover { get; set; }
+
+    /// <summary><c>extip:IP</c>: the address advertised in our enode instead of the listener's.</summary>
+    public string? Nat { get; set; }
+
+    /// <summary>The secp256k1 node key file; defaults to &lt;datadir&gt;/nodekey, created (0600) when absent.</summary>
+    public string? NodeKey { get; set; }
+
+    /// <summary>The --bootnodes list split and trimmed.</summary>
+    public IReadOnlyList<string> BootnodeList =>
+        (Bootnodes ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>The IP of <c>--nat extip:IP</c>, or null when --nat is not given.</summary>
+    public IPAddress? ExternalIp =>
+        Nat is { } nat && nat.StartsWith("extip:", StringComparison.OrdinalIgnoreCase) && IPAddress.TryParse(nat[6..], out var ip) ? ip : null;
+}
+
 /// <summary>Section "Rpc": limits shared by both endpoints.</summary>
 internal sealed class RpcOptions
 {
