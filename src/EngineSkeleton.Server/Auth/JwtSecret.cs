@@ -92,30 +92,11 @@ internal sealed partial class JwtSecret
             return loaded;
         }
 
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(dir))
-        {
-            Directory.CreateDirectory(dir);
-        }
-
         var secret = CreateRandom();
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows())
+        // geth writes the 0x-prefixed form; every consensus client reads both.
+        if (!SecretFile.TryCreate(path, "0x" + Convert.ToHexStringLower(secret._key)))
         {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        try
-        {
-            using var stream = new FileStream(path, options);
-            using var writer = new StreamWriter(stream);
-            // geth writes the 0x-prefixed form; every consensus client reads both.
-            writer.Write("0x" + Convert.ToHexStringLower(secret._key));
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            // Another process created it between the check and the create: theirs wins.
-            return Load(path);
+            return Load(path); // another process created it between the check and the create: theirs wins
         }
 
         Log.SecretCreated(logger, Path.GetFullPath(path));

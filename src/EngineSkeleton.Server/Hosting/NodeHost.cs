@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using EngineSkeleton.Core.Chain;
 using EngineSkeleton.Core.Validation;
+using EngineSkeleton.Network.DevP2p;
 using EngineSkeleton.Network.Rpc;
 using EngineSkeleton.Server.Auth;
 using EngineSkeleton.Server.Engine;
@@ -32,8 +33,9 @@ internal sealed partial class NodeHost : IAsyncDisposable
     /// <summary>A checkpoint a fresh datadir must fetch before the node serves anything; null once the store has its anchor.</summary>
     private SyncCheckpoint? _pendingCheckpoint;
 
-    private NodeHost(WebApplication app, ChainStore store, SkeletonStore skeletonStore, ChainSetup chain, JwtSecret secret, string secretPath, int enginePort, int httpPort, RpcEndpoint engine, RpcEndpoint http, SyncCheckpoint? pendingCheckpoint)
+    private NodeHost(WebApplication app, ChainStore store, SkeletonStore skeletonStore, ChainSetup chain, JwtSecret secret, string secretPath, int enginePort, int httpPort, RpcEndpoint engine, RpcEndpoint http, SyncCheckpoint? pendingCheckpoint, DevP2pNetwork devp2p)
     {
+        DevP2p = devp2p;
         _skeletonStore = skeletonStore;
         _pendingCheckpoint = pendingCheckpoint;
         App = app;
@@ -65,6 +67,9 @@ internal sealed partial class NodeHost : IAsyncDisposable
 
     public RpcEndpoint HttpEndpoint { get; }
 
+    /// <summary>The devp2p transport: its listener starts with the node, after a fresh datadir's checkpoint is fetched.</summary>
+    public DevP2pNetwork DevP2p { get; }
+
     /// <summary>Builds the node from command-line flags (and appsettings.json, environment). Throws <see cref="StartupException"/>.</summary>
     public static NodeHost Build(string[] args, TimeProvider? time = null, string? contentRoot = null)
     {
@@ -82,7 +87,8 @@ internal sealed partial class NodeHost : IAsyncDisposable
         var http = Bind<HttpOptions>(builder.Configuration, "Http");
         var rpc = Bind<RpcOptions>(builder.Configuration, "Rpc");
         var sync = Bind<SyncOptions>(builder.Configuration, "Sync");
-        if (OptionChecks.Validate(node, auth, http, rpc, sync) is { } optionError)
+        var p2p = Bind<P2POptions>(builder.Configuration, "P2P");
+        if (OptionChecks.Validate(node, auth, http, rpc, sync, p2p) is { } optionError)
         {
             throw new StartupException(optionError);
         }
@@ -190,6 +196,14 @@ internal sealed partial class NodeHost : IAsyncDisposable
         services.AddSingleton<EngineRpcModule>();
         services.AddSingleton(LoadOpenRpc());
         services.AddSingleton<EthRpcModule>();
+        var nodeKey = NodeKeyFile.LoadOrCreate(p2p.NodeKey ?? Path.Combine(dataDir, "nodekey"), loggerFactory.CreateLogger("EngineSkeleton"));
+        services.AddSingleton(sp => new DevP2pNetwork(
+            p2p.ToNetworkOptions(),
+            nodeKey,
+            new ChainStoreEthChain(store, chain.Spec),
+            new SyncPeerSink(sp.GetRequiredService<SkeletonSync>(), sp.GetRequiredService<PeerSet>()),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>()));
 
         var app = builder.Build();
         var skeleton = app.Services.GetRequiredService<SkeletonSync>();
@@ -200,6 +214,8 @@ internal sealed partial class NodeHost : IAsyncDisposable
         }
         app.Lifetime.ApplicationStopped.Register(peerHttp.Dispose);
         app.Lifetime.ApplicationStarted.Register(skeleton.Start);
+        var devp2p = app.Services.GetRequiredService<DevP2pNetwork>();
+        app.Lifetime.ApplicationStopped.Register(nodeKey.Dispose);
         // The container disposes the loop (terminate, suspend the backfiller) when the host stops.
         var eth = app.Services.GetRequiredService<EthRpcModule>();
         var engine = app.UseJsonRpc(
@@ -226,7 +242,7 @@ internal sealed partial class NodeHost : IAsyncDisposable
             Log.RpcPeer(logger, url);
         }
         loggerFactory.Dispose();
-        return new NodeHost(app, store, skeletonStore, chain, secret, secretPath, enginePort, httpPort, engine, readOnly, pendingCheckpoint);
+        return new NodeHost(app, store, skeletonStore, chain, secret, secretPath, enginePort, httpPort, engine, readOnly, pendingCheckpoint, devp2p);
     }
 
     /// <summary>
@@ -247,6 +263,14 @@ internal sealed partial class NodeHost : IAsyncDisposable
         catch (IOException e)
         {
             throw new StartupException($"cannot listen: {e.Message}", e);
+        }
+        try
+        {
+            await DevP2p.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new StartupException($"cannot listen for devp2p peers on --port: {e.Message}", e);
         }
     }
 

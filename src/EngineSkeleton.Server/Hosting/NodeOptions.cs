@@ -1,4 +1,6 @@
 using System.Net;
+using EngineSkeleton.Network.DevP2p;
+using EngineSkeleton.Network.DevP2p.Rlpx;
 using EngineSkeleton.Sync.Checkpoint;
 
 namespace EngineSkeleton.Server.Hosting;
@@ -81,6 +83,17 @@ internal sealed class P2POptions
     public IReadOnlyList<string> BootnodeList =>
         (Bootnodes ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
+    /// <summary>What the devp2p transport is given; call after <see cref="OptionChecks.Validate"/> passed.</summary>
+    public DevP2pOptions ToNetworkOptions() => new()
+    {
+        ListenAddress = IPAddress.Parse(Addr),
+        Port = Port,
+        MaxPeers = MaxPeers,
+        StaticNodes = [.. BootnodeList.Select(Enode.Parse)],
+        ExternalIp = ExternalIp,
+        ClientId = EngineSkeleton.Server.Engine.ClientIdentity.Web3,
+    };
+
     /// <summary>The IP of <c>--nat extip:IP</c>, or null when --nat is not given.</summary>
     public IPAddress? ExternalIp =>
         Nat is { } nat && nat.StartsWith("extip:", StringComparison.OrdinalIgnoreCase) && IPAddress.TryParse(nat[6..], out var ip) ? ip : null;
@@ -96,8 +109,12 @@ internal sealed class RpcOptions
 /// <summary>Startup checks that turn a bad setting into one line and exit code 2.</summary>
 internal static class OptionChecks
 {
-    public static string? Validate(NodeOptions node, AuthRpcOptions auth, HttpOptions http, RpcOptions rpc, SyncOptions sync)
+    public static string? Validate(NodeOptions node, AuthRpcOptions auth, HttpOptions http, RpcOptions rpc, SyncOptions sync, P2POptions p2p)
     {
+        if (Validate(p2p) is { } p2pError)
+        {
+            return p2pError;
+        }
         if (!IPAddress.TryParse(auth.Addr, out _) && auth.Addr != "localhost")
         {
             return $"--authrpc.addr '{auth.Addr}' is not an IP address";
@@ -140,6 +157,34 @@ internal static class OptionChecks
         if (!string.IsNullOrWhiteSpace(sync.Checkpoint) && SyncCheckpoint.Parse(sync.Checkpoint, out var checkpointError) is null)
         {
             return $"--sync.checkpoint '{sync.Checkpoint}' {checkpointError}";
+        }
+        return null;
+    }
+
+    private static string? Validate(P2POptions p2p)
+    {
+        if (!IPAddress.TryParse(p2p.Addr, out _))
+        {
+            return $"--p2p.addr '{p2p.Addr}' is not an IP address";
+        }
+        if (p2p.Port is < 0 or > 65535)
+        {
+            return $"--port {p2p.Port} is not a port";
+        }
+        if (p2p.MaxPeers < 0)
+        {
+            return $"--maxpeers {p2p.MaxPeers} is negative";
+        }
+        if (p2p.Nat is { Length: > 0 } nat && p2p.ExternalIp is null)
+        {
+            return $"--nat '{nat}' is not extip:IP (the only form supported)";
+        }
+        foreach (var url in p2p.BootnodeList)
+        {
+            if (!Enode.TryParse(url, out _, out var error))
+            {
+                return $"--bootnodes '{url}': {error}";
+            }
         }
         return null;
     }

@@ -150,7 +150,7 @@ internal static class LoadCommand
     {
         var dataDir = Directory.CreateTempSubdirectory("es-load-").FullName;
         var genesis = Path.Combine(AppContext.BaseDirectory, "testdata", "execution-apis", "genesis.json");
-        var node = EngineSkeleton.Server.Hosting.NodeHost.Build(["--datadir", dataDir, "--genesis", genesis, "--authrpc.port", "0", "--http.port", "0", "--verbosity", "error"]);
+        var node = EngineSkeleton.Server.Hosting.NodeHost.Build(["--datadir", dataDir, "--genesis", genesis, "--authrpc.port", "0", "--http.port", "0", "--port", "0", "--p2p.addr", "127.0.0.1", "--nodiscover", "--verbosity", "error"]);
         await node.StartAsync();
         if (forkchoice)
         {

@@ -47,7 +47,7 @@ public sealed class EngineSkeletonNode : IAsyncDisposable
         var process = ProcessHandle.Start(
             "engineskeleton",
             "dotnet",
-            [server, "--datadir", dataDir, "--genesis", genesisFile, "--authrpc.port", Port(enginePort), "--http.port", Port(httpPort), .. extraFlags],
+            [server, "--datadir", dataDir, "--genesis", genesisFile, "--authrpc.port", Port(enginePort), "--http.port", Port(httpPort), "--port", "0", "--p2p.addr", "127.0.0.1", "--nodiscover", .. extraFlags],
             workingDirectory: dataDir);
         var node = new EngineSkeletonNode(process, dataDir, enginePort, httpPort);
         try

@@ -36,6 +36,10 @@ public sealed class StartupErrorTests : IDisposable
         { "a chain store that is not LiteDB", ["--genesis", Genesis], "chain.db:" + new string('x', 9000), "corrupt" },
         { "a checkpoint that is not NUMBER:HASH", ["--sync.checkpoint", "12345"], "", "--sync.checkpoint '12345' is not NUMBER:HASH" },
         { "a checkpoint whose hash is short", ["--sync.checkpoint", "40:0x" + new string('a', 62)], "", "is not 32 bytes" },
+        { "a bootnode that is not an enode URL", ["--bootnodes", "enode://1234@127.0.0.1:30303"], "", "--bootnodes 'enode://1234@127.0.0.1:30303'" },
+        { "a --nat that is not extip:IP", ["--nat", "upnp"], "", "--nat 'upnp' is not extip:IP" },
+        { "a devp2p address that is not an IP", ["--p2p.addr", "example.org"], "", "--p2p.addr 'example.org' is not an IP address" },
+        { "a node key that is not hex", ["--genesis", Genesis, "--nodekey", "{dir}/nodekey.bad"], "nodekey.bad:" + new string('z', 64), "node key" },
         { "a checkpoint on a fresh datadir with no peer to fetch it from", ["--genesis", Genesis, "--sync.checkpoint", "40:0x" + new string('a', 64)], "", "needs a --sync.rpc peer" },
     };
 
@@ -54,6 +58,7 @@ public sealed class StartupErrorTests : IDisposable
             "--datadir", _dir,
             "--authrpc.port", FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--http.port", FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--port", "0", "--p2p.addr", "127.0.0.1", "--nodiscover",
             .. flags.Select(f => f.Replace("{dir}", _dir, StringComparison.Ordinal)),
         ];
 
@@ -76,6 +81,7 @@ public sealed class StartupErrorTests : IDisposable
             "--datadir", _dir, "--genesis", Genesis,
             "--authrpc.port", FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--http.port", FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--port", "0", "--p2p.addr", "127.0.0.1", "--nodiscover",
         ];
 
         var second = await ProcessHandle.RunAsync("engineskeleton-2", "dotnet", args, TimeSpan.FromSeconds(60), workingDirectory: _dir);

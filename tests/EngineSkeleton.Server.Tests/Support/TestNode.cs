@@ -56,6 +56,9 @@ internal sealed class TestNode : IAsyncDisposable
                 "--genesis", genesis,
                 "--authrpc.port", "0",
                 "--http.port", "0",
+                "--port", "0",
+                "--p2p.addr", "127.0.0.1",
+                "--nodiscover",
                 "--verbosity", "warn",
                 .. extraArgs,
             ]);

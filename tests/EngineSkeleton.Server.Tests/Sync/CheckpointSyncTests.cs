@@ -146,6 +146,9 @@ public sealed class CheckpointSyncTests : IDisposable
         "--genesis", _genesisFile,
         "--authrpc.port", "0",
         "--http.port", "0",
+        "--port", "0",
+        "--p2p.addr", "127.0.0.1",
+        "--nodiscover",
         "--verbosity", "warn",
         .. extra,
     ]);
