@@ -14,36 +14,60 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EngineSkeleton.Network.Tests.DevP2p;
 
-/// <summary>The execution-apis chain up to <c>head</c>, in memory, as a host's chain store would serve it.</summary>
+/// <summary>
+/// A chain in memory as a host's chain store would serve it: the execution-apis chain up to a head, or any
+/// generated one. The head can be moved within the blocks held (<see cref="HeadNumber"/>).
+/// </summary>
 internal sealed class MemoryEthChain : IEthChain
 {
     private readonly Dictionary<Hash256, Block> _byHash = [];
     private readonly List<Block> _canonical = [];
+    private volatile int _head;
 
-    public MemoryEthChain(ulong head, ChainSpec? spec = null)
+    /// <summary>The execution-apis chain, blocks 0..<paramref name="held"/>, head at <paramref name="head"/> (default: the last held).</summary>
+    public MemoryEthChain(ulong held, ulong? head = null, ChainSpec? spec = null)
+        : this(Enumerable.Range(0, (int)held + 1).Select(n => ExecutionApisChain.At((ulong)n)).ToList(), spec ?? ExecutionApisChain.Spec)
     {
-        Spec = spec ?? ExecutionApisChain.Spec;
-        for (var n = 0UL; n <= head; n++)
+        _head = (int)(head ?? held);
+    }
+
+    public MemoryEthChain(IReadOnlyList<Block> blocks, ChainSpec spec)
+    {
+        Spec = spec;
+        foreach (var block in blocks)
         {
-            var block = ExecutionApisChain.At(n);
             _canonical.Add(block);
             _byHash[block.Hash] = block;
         }
+        _head = _canonical.Count - 1;
+    }
+
+    public static MemoryEthChain Generated(ulong count)
+    {
+        var headers = GeneratedChain.Headers(count);
+        var bodies = GeneratedChain.Bodies(headers);
+        return new MemoryEthChain([.. headers.Select((h, i) => new Block(h, bodies[i]!))], GeneratedChain.SpecFor(headers));
     }
 
     public ChainSpec Spec { get; }
 
-    public BlockHeader Head => _canonical[^1].Header;
+    public ulong HeadNumber
+    {
+        get => (ulong)_head;
+        set => _head = (int)value;
+    }
+
+    public BlockHeader Head => _canonical[_head].Header;
 
     public BigInteger HeadTotalDifficulty => 1;
 
     public ulong Earliest => 0;
 
-    public BlockHeader? GetHeader(ulong number) => number < (ulong)_canonical.Count ? _canonical[(int)number].Header : null;
+    public BlockHeader? GetHeader(ulong number) => number <= (ulong)_head ? _canonical[(int)number].Header : null;
 
-    public BlockHeader? GetHeader(Hash256 hash) => _byHash.TryGetValue(hash, out var block) ? block.Header : null;
+    public BlockHeader? GetHeader(Hash256 hash) => _byHash.TryGetValue(hash, out var block) && block.Header.Number <= (ulong)_head ? block.Header : null;
 
-    public BlockBody? GetBody(Hash256 hash) => _byHash.TryGetValue(hash, out var block) ? block.Body : null;
+    public BlockBody? GetBody(Hash256 hash) => _byHash.TryGetValue(hash, out var block) && block.Header.Number <= (ulong)_head ? block.Body : null;
 }
 
 /// <summary>Records joins and leaves for tests to await.</summary>
