@@ -1,0 +1,305 @@
+using EngineSkeleton.Core.Chain;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Network.DevP2p;
+using EngineSkeleton.Network.DevP2p.Eth;
+using EngineSkeleton.Network.DevP2p.Rlpx;
+using EngineSkeleton.Sync.Peers;
+using EngineSkeleton.Testing.Chains;
+using Microsoft.Extensions.Time.Testing;
+
+namespace EngineSkeleton.Network.Tests.DevP2p;
+
+/// <summary>
+/// A hand-driven peer (<see cref="RawEthPeer"/>) against one of our networks: what it refuses, tolerates and punishes.
+/// </summary>
+public sealed class EthPeerMisbehaviourTests
+{
+    private static readonly TimeSpan Hang = RawEthPeer.Hang;
+
+    /// <summary>Our own Status, spoiled in the one way the case names.</summary>
+    private static StatusMessage69 Spoil(StatusMessage69 s, string how) => how switch
+    {
+        "another genesis" => s with { Genesis = new Hash256(Enumerable.Repeat((byte)0x11, 32).ToArray()) },
+        "another network id" => s with { NetworkId = s.NetworkId + 1 },
+        "a fork id we do not know" => s with { ForkId = new ForkId(0xdeadbeef, 0) },
+        "an eth/69 range whose earliest is after its latest" => s with { Range = s.Range with { Earliest = s.Range.Latest + 1 } },
+        _ => throw new ArgumentOutOfRangeException(nameof(how), how, null),
+    };
+
+    [Theory]
+    [InlineData("another genesis")]
+    [InlineData("another network id")]
+    [InlineData("a fork id we do not know")]
+    [InlineData("an eth/69 range whose earliest is after its latest")]
+    public async Task A_Status_that_does_not_match_is_refused_with_SubprotocolError_and_never_joins(string how)
+    {
+        var time = new FakeTimeProvider();
+        var chain = new MemoryEthChain(20);
+        await using var node = new TestNode(chain, time);
+        await node.Network.StartAsync(CancellationToken.None);
+        await using var raw = await RawEthPeer.ConnectAsync(node.Network.Self);
+
+        var ours = (StatusMessage69)EthPeer.OurStatus(chain, 69);
+        await raw.SendAsync(Spoil(ours, how));
+        Assert.Equal(DisconnectReason.SubprotocolReason, await raw.ReadUntilDisconnectAsync().WaitAsync(Hang));
+        Assert.False(node.Sink.Joins.Reader.TryRead(out _));
+        Assert.Empty(node.Network.Peers);
+    }
+
+    [Fact]
+    public async Task Stray_answers_are_tolerated_up_to_the_limit_then_the_peer_is_disconnected_and_leaves()
+    {
+        var time = new FakeTimeProvider();
+        var chain = new MemoryEthChain(20);
+        await using var node = new TestNode(chain, time);
+        await node.Network.StartAsync(CancellationToken.None);
+        await using var raw = await JoinAsync(node, chain);
+        var peer = await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+
+        for (var i = 0; i < node.Options.MaxStrayAnswers; i++)
+        {
+            await raw.SendAsync(new BlockHeadersMessage(1000UL + (ulong)i, []));
+        }
+        // Still served: the strays so far are tolerated.
+        await raw.SendAsync(GetBlockHeadersMessage.Request(7, HeaderOrigin.ByNumber(3), 2, 0, reverse: false));
+        var answer = Assert.IsType<BlockHeadersMessage>(await raw.ReadEthAsync());
+        Assert.Equal(7UL, answer.RequestId);
+        Assert.Equal(2, answer.Headers.Count);
+
+        await raw.SendAsync(new BlockHeadersMessage(2000, []));
+        Assert.Equal(DisconnectReason.SubprotocolReason, await raw.ReadUntilDisconnectAsync().WaitAsync(Hang));
+        var (left, reason) = await node.Sink.Leaves.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+        Assert.Same(peer, left);
+        Assert.Contains("answers to no request", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_answer_with_more_headers_than_asked_fails_the_request_and_disconnects()
+    {
+        var time = new FakeTimeProvider();
+        var chain = new MemoryEthChain(20);
+        await using var node = new TestNode(chain, time);
+        await node.Network.StartAsync(CancellationToken.None);
+        await using var raw = await JoinAsync(node, chain);
+        var peer = await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+
+        var call = peer.GetHeadersReverseAsync(10, 2, CancellationToken.None);
+        var request = Assert.IsType<GetBlockHeadersMessage>(await raw.ReadEthAsync());
+        Assert.Equal((2UL, true), (request.Amount, request.Reverse));
+        await raw.SendAsync(new BlockHeadersMessage(request.RequestId, [.. Enumerable.Range(0, 3).Select(n => ExecutionApisChain.At((ulong)(10 - n)).Header)]));
+
+        await Assert.ThrowsAsync<PeerException>(() => call.WaitAsync(Hang));
+        Assert.Equal(DisconnectReason.SubprotocolReason, await raw.ReadUntilDisconnectAsync().WaitAsync(Hang));
+    }
+
+    [Fact]
+    public async Task A_peer_that_never_answers_times_out_with_PeerException_and_stays_connected()
+    {
+        var time = new FakeTimeProvider();
+        var chain = new MemoryEthChain(20);
+        await using var node = new TestNode(chain, time, new DevP2pOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
+        await node.Network.StartAsync(CancellationToken.None);
+        await using var raw = await JoinAsync(node, chain);
+        var peer = await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+
+        var call = peer.GetHeaderByHashAsync(ExecutionApisChain.At(3).Hash, CancellationToken.None);
+        Assert.IsType<GetBlockHeadersMessage>(await raw.ReadEthAsync());
+        // The request's timer is registered just after the send; step the clock until it fires, never past the
+        // first ping (15 s), so nothing but the request's timeout can end the call.
+        for (var s = 0; s < 14 && !call.IsCompleted; s++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Yield();
+        }
+        var e = await Assert.ThrowsAsync<PeerException>(() => call.WaitAsync(Hang));
+        Assert.Contains("no answer", e.Message, StringComparison.Ordinal);
+        Assert.Single(node.Network.Peers);
+    }
+
+    [Fact]
+    public async Task A_peer_silent_past_the_idle_timeout_is_disconnected_with_PingTimeout()
+    {
+        var time = new FakeTimeProvider();
+        var chain = new MemoryEthChain(20);
+        await using var node = new TestNode(chain, time);
+        await node.Network.StartAsync(CancellationToken.None);
+        await using var raw = await JoinAsync(node, chain);
+        await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+
+        time.Advance(node.Options.PingInterval);
+        var ping = await raw.Connection.ReadMessageAsync(CancellationToken.None).AsTask().WaitAsync(Hang);
+        Assert.Equal(P2pMessageCodes.Ping, ping.Code);
+        time.Advance(node.Options.PingInterval); // 30 s without a Pong or anything else
+        var (_, reason) = await node.Sink.Leaves.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+        Assert.Contains("timed out", reason, StringComparison.Ordinal);
+        var disconnect = await raw.Connection.ReadMessageAsync(CancellationToken.None).AsTask().WaitAsync(Hang);
+        Assert.Equal(P2pMessageCodes.Disconnect, disconnect.Code);
+        Assert.Equal(DisconnectReason.PingTimeout, P2pMessages.DecodeDisconnect(disconnect.Payload.Span));
+    }
+
+    [Fact]
+    public async Task The_peer_disconnecting_fails_pending_calls_with_PeerException_and_reports_Left()
+    {
+        var time = new FakeTimeProvider();
+        var chain = new MemoryEthChain(20);
+        await using var node = new TestNode(chain, time);
+        await node.Network.StartAsync(CancellationToken.None);
+        await using var raw = await JoinAsync(node, chain);
+        var peer = await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+
+        var call = peer.GetBodiesAsync([ExecutionApisChain.At(1).Hash], CancellationToken.None);
+        Assert.IsType<GetBlockBodiesMessage>(await raw.ReadEthAsync());
+        await raw.Connection.SendDisconnectAsync(DisconnectReason.TooManyPeers, CancellationToken.None).AsTask().WaitAsync(Hang);
+
+        var e = await Assert.ThrowsAsync<PeerException>(() => call.WaitAsync(Hang));
+        Assert.Contains("TooManyPeers", e.Message, StringComparison.Ordinal);
+        var (left, reason) = await node.Sink.Leaves.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+        Assert.Same(peer, left);
+        Assert.Contains("TooManyPeers", reason, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<PeerException>(() => peer.GetHeadersReverseAsync(5, 1, CancellationToken.None).WaitAsync(Hang));
+    }
+
+    public static TheoryData<string, ulong, byte[]> Garbage => new()
+    {
+        { "GetBlockHeaders that is not RLP", P2pMessageCodes.BaseProtocolLength + 0x03, [0xff, 0x00, 0x12] },
+        { "a code past eth's space", P2pMessageCodes.BaseProtocolLength + 0x30, [0xc0] },
+        { "a second Status", P2pMessageCodes.BaseProtocolLength + 0x00, EthPeer.OurStatus(new MemoryEthChain(20), 69).Encode() },
+    };
+
+    [Theory]
+    [MemberData(nameof(Garbage))]
+    public async Task Garbage_after_the_handshake_disconnects(string why, ulong code, byte[] payload)
+    {
+        Assert.NotEmpty(why);
+        var time = new FakeTimeProvider();
+        var chain = new MemoryEthChain(20);
+        await using var node = new TestNode(chain, time);
+        await node.Network.StartAsync(CancellationToken.None);
+        await using var raw = await JoinAsync(node, chain);
+        await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+
+        await raw.Connection.WriteMessageAsync(code, payload, CancellationToken.None).AsTask().WaitAsync(Hang);
+        Assert.Equal(DisconnectReason.SubprotocolReason, await raw.ReadUntilDisconnectAsync().WaitAsync(Hang));
+        await node.Sink.Leaves.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+    }
+
+    [Fact]
+    public async Task Announcements_and_pool_messages_are_read_and_ignored_and_pool_and_receipt_queries_answered_empty()
+    {
+        var time = new FakeTimeProvider();
+        var chain = new MemoryEthChain(20);
+        await using var node = new TestNode(chain, time);
+        await node.Network.StartAsync(CancellationToken.None);
+        await using var raw = await JoinAsync(node, chain);
+        await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+
+        await raw.SendAsync(new TransactionsMessage([]));
+        await raw.SendAsync(new GetReceiptsMessage(5, [ExecutionApisChain.At(1).Hash]));
+        Assert.Equal(new ReceiptsMessage(5, []).Encode(), (await raw.ReadEthAsync()).Encode());
+        await raw.SendAsync(new GetPooledTransactionsMessage(6, [ExecutionApisChain.At(1).Hash]));
+        Assert.Equal(new PooledTransactionsMessage(6, []).Encode(), (await raw.ReadEthAsync()).Encode());
+        Assert.Single(node.Network.Peers);
+    }
+
+    [Fact]
+    public async Task We_serve_at_most_1024_headers_for_an_amount_of_100000()
+    {
+        var time = new FakeTimeProvider();
+        var chain = MemoryEthChain.Generated(2000);
+        await using var node = new TestNode(chain, time);
+        await node.Network.StartAsync(CancellationToken.None);
+        await using var raw = await JoinAsync(node, chain);
+
+        await raw.SendAsync(new GetBlockHeadersMessage(9, HeaderOrigin.ByNumber(0), 100_000, 0, false));
+        var answer = Assert.IsType<BlockHeadersMessage>(await raw.ReadEthAsync());
+        Assert.Equal(EthLimits.MaxHeaders, answer.Headers.Count);
+        Assert.Equal(Enumerable.Range(0, 1024).Select(n => (ulong)n), answer.Headers.Select(h => h.Number));
+    }
+
+    [Fact]
+    public async Task BlockRangeUpdate_moves_the_peers_range_and_an_invalid_one_disconnects()
+    {
+        var time = new FakeTimeProvider();
+        var chain = new MemoryEthChain(20);
+        await using var node = new TestNode(chain, time);
+        await node.Network.StartAsync(CancellationToken.None);
+        await using var raw = await JoinAsync(node, chain);
+        var peer = await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+
+        await raw.SendAsync(new BlockRangeUpdateMessage(new BlockRange(0, 1000, chain.Head.Hash)));
+        // A round trip orders the update before the check.
+        await raw.SendAsync(GetBlockHeadersMessage.Request(1, HeaderOrigin.ByNumber(0), 1, 0, false));
+        await raw.ReadEthAsync();
+        Assert.Equal(1000UL, Assert.Single(node.Network.Peers).Latest);
+
+        await raw.SendAsync(new BlockRangeUpdateMessage(new BlockRange(0, 1000, default)));
+        Assert.Equal(DisconnectReason.SubprotocolReason, await raw.ReadUntilDisconnectAsync().WaitAsync(Hang));
+        var (left, _) = await node.Sink.Leaves.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+        Assert.Same(peer, left);
+    }
+
+    [Fact]
+    public async Task HeadChanged_sends_BlockRangeUpdate_first_then_after_32_blocks_or_a_rewind_only()
+    {
+        var time = new FakeTimeProvider();
+        var chain = new MemoryEthChain(54, head: 10);
+        await using var node = new TestNode(chain, time);
+        await node.Network.StartAsync(CancellationToken.None);
+        await using var raw = await JoinAsync(node, chain);
+        await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+
+        chain.HeadNumber = 11;
+        node.Network.HeadChanged();
+        Assert.Equal(11UL, Assert.IsType<BlockRangeUpdateMessage>(await raw.ReadEthAsync()).Range.Latest);
+        chain.HeadNumber = 42; // 31 blocks on: not yet
+        node.Network.HeadChanged();
+        chain.HeadNumber = 43; // 32 on
+        node.Network.HeadChanged();
+        Assert.Equal(43UL, Assert.IsType<BlockRangeUpdateMessage>(await raw.ReadEthAsync()).Range.Latest);
+        chain.HeadNumber = 44;
+        node.Network.HeadChanged();
+        chain.HeadNumber = 40; // back: at once
+        node.Network.HeadChanged();
+        var update = Assert.IsType<BlockRangeUpdateMessage>(await raw.ReadEthAsync());
+        Assert.Equal((40UL, ExecutionApisChain.At(40).Hash), (update.Range.Latest, update.Range.LatestHash));
+    }
+
+    [Fact]
+    public async Task Inbound_peers_past_the_inbound_share_are_refused_with_TooManyPeers()
+    {
+        var time = new FakeTimeProvider();
+        var chain = new MemoryEthChain(20);
+        // MaxPeers 3 keeps 3/3 = 1 for dials: 2 inbound.
+        await using var node = new TestNode(chain, time, new DevP2pOptions { MaxPeers = 3 });
+        await node.Network.StartAsync(CancellationToken.None);
+        await using var first = await JoinAsync(node, chain);
+        await using var second = await JoinAsync(node, chain);
+        await using var third = await RawEthPeer.ConnectAsync(node.Network.Self);
+
+        Assert.Equal(DisconnectReason.TooManyPeers, await third.ReadUntilDisconnectAsync().WaitAsync(Hang));
+        Assert.Equal(2, node.Network.Peers.Count);
+    }
+
+    [Fact]
+    public async Task Dialing_ourselves_is_refused()
+    {
+        var time = new FakeTimeProvider();
+        await using var node = new TestNode(new MemoryEthChain(5), time);
+        await node.Network.StartAsync(CancellationToken.None);
+
+        Assert.False(await node.Network.DialAsync(node.Network.Self, CancellationToken.None).WaitAsync(Hang));
+        Assert.Empty(node.Network.Peers);
+        Assert.False(node.Sink.Joins.Reader.TryRead(out _));
+    }
+
+    /// <summary>A raw peer through Hello and Status, joined; its Status read and answered with ours.</summary>
+    private static async Task<RawEthPeer> JoinAsync(TestNode node, IEthChain chain)
+    {
+        var raw = await RawEthPeer.ConnectAsync(node.Network.Self);
+        await raw.ExchangeStatusAsync(EthPeer.OurStatus(chain, 69));
+        // A round trip: the Status has been accepted once an answer comes.
+        await raw.SendAsync(GetBlockHeadersMessage.Request(424242, HeaderOrigin.ByNumber(0), 1, 0, false));
+        Assert.IsType<BlockHeadersMessage>(await raw.ReadEthAsync());
+        return raw;
+    }
+}
