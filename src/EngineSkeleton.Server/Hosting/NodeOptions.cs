@@ -83,7 +83,7 @@ internal sealed class P2POptions
     public IReadOnlyList<string> BootnodeList =>
         (Bootnodes ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    /// <summary>What the devp2p transport is given; call after <see cref="OptionChecks.Validate"/> passed.</summary>
+    /// <summary>What the devp2p transport is given; call once the startup checks passed.</summary>
     public DevP2pOptions ToNetworkOptions() => new()
     {
         ListenAddress = IPAddress.Parse(Addr),
