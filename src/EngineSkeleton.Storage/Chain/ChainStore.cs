@@ -216,12 +216,28 @@ public sealed class ChainStore : IDisposable
     }
 
     /// <summary>
-    /// Stores blocks that continue one another and makes the last one the canonical head, in one transaction (the
-    /// backfiller's run): the canonical index is rewritten from where the first block's parent meets it — a reorg of
-    /// filled blocks when that is below the head — and entries above the new head are removed. Safe and finalized
-    /// stay; a run that would take the finalized block off the canonical chain is a bug of the caller and throws.
+    /// Stores blocks that continue one another and makes the last one the canonical head, in one transaction: the
+    /// canonical index is rewritten from where the first block's parent meets it — a reorg of filled blocks when that
+    /// is below the head — and entries above the new head are removed. Safe and finalized stay. For a caller to whom
+    /// a run that would take the finalized block off the canonical chain is a bug: that throws. The backfiller, whose
+    /// finalized block can move while it fills, uses <see cref="TryWriteCanonical"/>.
     /// </summary>
     public void WriteCanonical(IReadOnlyList<Block> blocks)
+    {
+        if (TryWriteCanonical(blocks) == CanonicalWrite.BelowFinalized)
+        {
+            var finalized = FinalizedHash is { } f ? GetHeader(f)?.Number : null;
+            throw new InvalidOperationException($"writing block {blocks[0].Header.Number} would rewind below the finalized block {finalized}");
+        }
+    }
+
+    /// <summary>
+    /// <see cref="WriteCanonical"/>, answering <see cref="CanonicalWrite.BelowFinalized"/> and writing nothing when the
+    /// first block's parent meets the canonical chain below the finalized block (finalized blocks never leave the
+    /// canonical chain, docs/sync.md, Backfill). The check is made under the write lock, with the write: a finalized
+    /// block moved by forkchoiceUpdated between a caller's own check and its write is still seen.
+    /// </summary>
+    public CanonicalWrite TryWriteCanonical(IReadOnlyList<Block> blocks)
     {
         ArgumentNullException.ThrowIfNull(blocks);
         ArgumentOutOfRangeException.ThrowIfZero(blocks.Count);
@@ -235,7 +251,7 @@ public sealed class ChainStore : IDisposable
             var forkNumber = branch.Count == 0 ? parent.Number : branch[^1].Number - 1;
             if (_finalized is { } f && GetHeader(f) is { } finalized && finalized.Number > forkNumber)
             {
-                throw new InvalidOperationException($"writing block {blocks[0].Header.Number} would rewind below the finalized block {finalized.Number}");
+                return CanonicalWrite.BelowFinalized;
             }
             Transact(() =>
             {
@@ -254,6 +270,7 @@ public sealed class ChainStore : IDisposable
                 _headers.Add(block.Header);
             }
             _head = head;
+            return CanonicalWrite.Written;
         }
     }
 
@@ -359,4 +376,17 @@ public sealed class ChainStore : IDisposable
     }
 
     private static BsonValue Key(Hash256 hash) => new(hash.ToArray());
+}
+
+/// <summary>What <see cref="ChainStore.TryWriteCanonical"/> did.</summary>
+public enum CanonicalWrite
+{
+    /// <summary>The blocks are stored and the last one is the canonical head.</summary>
+    Written,
+
+    /// <summary>
+    /// Nothing was written: the blocks branch off the canonical chain below the finalized block, so writing them would
+    /// take a finalized block off it.
+    /// </summary>
+    BelowFinalized,
 }

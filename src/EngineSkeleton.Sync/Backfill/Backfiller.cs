@@ -93,17 +93,27 @@ public sealed partial class Backfiller(
 
     private async Task FillAsync(CancellationToken token)
     {
-        while (true)
+        try
         {
-            await FillOnceAsync(token).ConfigureAwait(false);
-            lock (_lock)
+            while (true)
             {
-                if (!_again || token.IsCancellationRequested)
+                await FillOnceAsync(token).ConfigureAwait(false);
+                lock (_lock)
                 {
-                    return;
+                    if (!_again || token.IsCancellationRequested)
+                    {
+                        return;
+                    }
+                    _again = false;
                 }
-                _again = false;
             }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A bug or a failing store, not a peer's doing (peers' failures end in FetchAsync): logged now, since the
+            // skeleton loop sees it only at its next suspend, and left to fault the fill so that suspend rethrows it.
+            Log.FillFailed(logger, e);
+            throw;
         }
     }
 
@@ -119,7 +129,9 @@ public sealed partial class Backfiller(
             {
                 return; // refused before: not chased again until a new forced head changes the skeleton
             }
-            if (ForkPoint(subchain) is not { } start)
+            var head = chain.HeadHeader;
+            if (FillState.ForkPoint(subchain, head.Number, chain.GetCanonicalHash, skeleton.GetHeader) is not { } fork
+                || chain.GetCanonicalHeader(fork) is not { } start)
             {
                 return;
             }
@@ -133,7 +145,6 @@ public sealed partial class Backfiller(
                 }
                 return;
             }
-            var head = chain.HeadHeader;
             if (start.Number < head.Number)
             {
                 if (chain.FinalizedHash is { } f && chain.GetHeader(f) is { } finalized && finalized.Number > start.Number)
@@ -145,110 +156,73 @@ public sealed partial class Backfiller(
                 }
                 Log.Reorg(logger, head.Number, head.Hash, start.Number, target.Number, target.Hash);
             }
-            await FillFromAsync(start, target, token).ConfigureAwait(false);
+            await FillFromAsync(new FillState(start, target), token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
         }
-        catch (InvalidOperationException e)
-        {
-            // The chain store refused a run (its finalized block moved under the fill): stop here rather than fault
-            // the skeleton loop that suspends us; the next resume starts again from what is canonical then.
-            Log.FillStopped(logger, e.Message);
-        }
     }
 
     /// <summary>
-    /// The newest block the skeleton and the canonical chain share: the skeleton hangs off the canonical block below its
-    /// tail (the link), and both chains are hash-linked, so once they differ at a number they differ above it too; a
-    /// binary search over [tail − 1, min(local head, skeleton head)] finds it in a few lookups. Null if the skeleton
-    /// does not hang off the canonical chain (it is not linked).
+    /// Runs <paramref name="fill"/>'s steps in their order (<see cref="FillState"/>) until the target is written, a block
+    /// is bad, the finalized block leaves the branch, the skeleton stops hanging together, no peer is left to ask, or
+    /// the fill is cancelled; the next resume carries on from the canonical head. The I/O is here, the decisions there.
     /// </summary>
-    private BlockHeader? ForkPoint(Subchain subchain)
+    private async Task FillFromAsync(FillState fill, CancellationToken token)
     {
-        var low = subchain.Tail - 1;
-        if (chain.GetCanonicalHash(low) != subchain.Next)
-        {
-            return null;
-        }
-        var high = Math.Min(chain.HeadHeader.Number, subchain.Head);
-        while (low < high)
-        {
-            var mid = low + ((high - low + 1) / 2);
-            if (skeleton.GetHeader(mid) is { } header && chain.GetCanonicalHash(mid) == header.Hash)
-            {
-                low = mid;
-            }
-            else
-            {
-                high = mid - 1;
-            }
-        }
-        return chain.GetCanonicalHeader(low);
-    }
-
-    /// <summary>
-    /// Fetches runs above <paramref name="start"/> up to <paramref name="target"/> from several peers at once and
-    /// writes them in order. Returns when the target is written, a block is bad, the skeleton stops hanging together,
-    /// no peer is left to ask, or the fill is cancelled; the next resume carries on from the canonical head.
-    /// </summary>
-    private async Task FillFromAsync(BlockHeader start, BlockHeader target, CancellationToken token)
-    {
-        var parent = start;                                        // the last block written (or the fork point)
-        var scheduled = start;                                     // the last header handed out in a run
-        var skeletonEnds = false;
-        var again = new SortedDictionary<ulong, List<BlockHeader>>(); // runs to ask again, by first number
-        var fetched = new Dictionary<ulong, List<Block>>();         // runs waiting for the writer, by first number
-        var inFlight = new Dictionary<Task<Fetch>, ISyncPeer>();
-        var lacking = new HashSet<string>(StringComparer.Ordinal);  // peers that answered a run empty: not asked again this fill
+        var requests = new List<Task<FetchResult>>(MaxRunsAhead);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(token);
         try
         {
             while (!token.IsCancellationRequested)
             {
-                foreach (var peer in peers.IdlePeersFastestFirst())
+                // 1. Assign runs to the idle peers, fastest first.
+                var assigned = fill.Assign(peers.IdlePeersFastestFirst(), peers.MarkBusy, skeleton.GetHeader);
+                if (assigned.SkeletonGapAt is { } gap)
                 {
-                    if (lacking.Contains(peer.Id))
-                    {
-                        continue;
-                    }
-                    var run = TakeRun();
-                    if (run is null)
-                    {
-                        break;
-                    }
-                    if (!peers.MarkBusy(peer))
-                    {
-                        again[run[0].Number] = run;
-                        continue;
-                    }
-                    inFlight.Add(FetchAsync(peer, run, cancel.Token), peer);
+                    Log.SkeletonGap(logger, gap);
                 }
-                if (inFlight.Count == 0)
+                foreach (var (peer, run) in assigned.Runs)
+                {
+                    requests.Add(FetchAsync(peer, run, cancel.Token));
+                }
+                if (fill.InFlight.Count == 0)
                 {
                     return; // everything written, or nobody to ask now: the next resume tries again
                 }
-                var done = await Task.WhenAny(inFlight.Keys).ConfigureAwait(false);
-                inFlight.Remove(done);
-                var fetch = await done.ConfigureAwait(false);
-                Receive(fetch);
-                while (fetched.Remove(parent.Number + 1, out var blocks))
+
+                // 2. Receive the first answer back; its peer is judged by the peer set, its run by the fill.
+                var done = await Task.WhenAny(requests).ConfigureAwait(false);
+                requests.Remove(done);
+                var answer = await done.ConfigureAwait(false);
+                Judge(answer);
+                fill.Receive(answer);
+
+                // 3. Write, in order, every fetched run that now hangs off the last block written.
+                while (fill.TakeNextToWrite() is { } blocks)
                 {
-                    var (valid, error) = Validate(blocks, parent);
+                    var (valid, error) = Validate(blocks, fill.Parent);
                     if (valid.Count > 0)
                     {
-                        chain.WriteCanonical(valid);
-                        parent = valid[^1].Header;
+                        if (chain.TryWriteCanonical(valid) == CanonicalWrite.BelowFinalized)
+                        {
+                            // forkchoiceUpdated finalized a block this branch leaves since the fill started (the
+                            // too-deep check in FillOnceAsync saw the old one): stop; the next resume starts from what
+                            // is canonical then, and a head still below the finalized block is refused there.
+                            Log.FinalizedMoved(logger, valid[0].Header.Number, fill.Target.Number, fill.Target.Hash);
+                            return;
+                        }
+                        fill.Written(valid[^1].Header);
                         lock (_lock)
                         {
-                            _lastFilled = parent;
+                            _lastFilled = fill.Parent;
                         }
-                        Log.Filled(logger, valid[0].Header.Number, parent.Number, target.Number - parent.Number);
-                        AfterRun?.Invoke(parent);
+                        Log.Filled(logger, valid[0].Header.Number, fill.Parent.Number, fill.Target.Number - fill.Parent.Number);
+                        AfterRun?.Invoke(fill.Parent);
                     }
                     if (error is not null)
                     {
-                        RefuseBadBlock(blocks[valid.Count].Header, parent, target, error);
+                        RefuseBadBlock(blocks[valid.Count].Header, fill.Parent, fill.Target, error);
                         return;
                     }
                 }
@@ -257,62 +231,26 @@ public sealed partial class Backfiller(
         finally
         {
             await cancel.CancelAsync().ConfigureAwait(false);
-            await Task.WhenAll(inFlight.Keys).ConfigureAwait(false); // each fetch frees its peer; none throws
+            await Task.WhenAll(requests).ConfigureAwait(false); // each fetch frees its peer; none throws
         }
+    }
 
-        // The lowest run to ask again, else the next run of skeleton headers while the window has room.
-        List<BlockHeader>? TakeRun()
+    /// <summary>The peer's part of an answer: its rate when it served, its drop when it failed (docs/quality.md).</summary>
+    private void Judge(FetchResult answer)
+    {
+        switch (answer.Outcome)
         {
-            if (again.Count > 0)
-            {
-                var first = again.First();
-                again.Remove(first.Key);
-                return first.Value;
-            }
-            if (skeletonEnds || scheduled.Number >= target.Number || scheduled.Number >= parent.Number + (MaxRunsAhead * BatchSize))
-            {
-                return null;
-            }
-            var run = NextRun(scheduled, Math.Min(target.Number, scheduled.Number + BatchSize));
-            if (run.Count < (int)(Math.Min(target.Number, scheduled.Number + BatchSize) - scheduled.Number))
-            {
-                skeletonEnds = true;
-            }
-            if (run.Count == 0)
-            {
-                return null;
-            }
-            scheduled = run[^1];
-            return run;
-        }
-
-        // An answer: keep what matched, ask again for the rest, judge the peer.
-        void Receive(Fetch fetch)
-        {
-            var run = fetch.Run;
-            switch (fetch.Outcome)
-            {
-                case FetchOutcome.Served:
-                    peers.Update(fetch.Peer, fetch.Blocks!.Count, fetch.Elapsed, RateKind.Bodies);
-                    fetched[run[0].Number] = fetch.Blocks;
-                    if (fetch.Blocks.Count < run.Count)
-                    {
-                        again[run[fetch.Blocks.Count].Number] = run[fetch.Blocks.Count..];
-                    }
-                    return;
-                case FetchOutcome.Empty:
-                    lacking.Add(fetch.Peer.Id);
-                    break;
-                case FetchOutcome.Cancelled:
-                    break;
-                default:
-                    if (peers.Drop(fetch.Peer, fetch.Failure!))
-                    {
-                        Log.PeerDropped(logger, fetch.Peer.Id, fetch.Failure!);
-                    }
-                    break;
-            }
-            again[run[0].Number] = run;
+            case FetchOutcome.Served:
+                peers.Update(answer.Peer, answer.Blocks!.Count, answer.Elapsed, RateKind.Bodies);
+                break;
+            case FetchOutcome.Failed:
+                if (peers.Drop(answer.Peer, answer.Failure!))
+                {
+                    Log.PeerDropped(logger, answer.Peer.Id, answer.Failure!);
+                }
+                break;
+            default:
+                break;
         }
     }
 
@@ -359,27 +297,8 @@ public sealed partial class Backfiller(
         return (valid, null);
     }
 
-    /// <summary>Skeleton headers above <paramref name="after"/> up to <paramref name="last"/>, each hanging off the one before.</summary>
-    private List<BlockHeader> NextRun(BlockHeader after, ulong last)
-    {
-        var headers = new List<BlockHeader>((int)(last - after.Number));
-        var parent = after;
-        for (var n = after.Number + 1; n <= last; n++)
-        {
-            var header = skeleton.GetHeader(n);
-            if (header is null || header.ParentHash != parent.Hash)
-            {
-                Log.SkeletonGap(logger, n);
-                break;
-            }
-            headers.Add(header);
-            parent = header;
-        }
-        return headers;
-    }
-
     /// <summary>One request for a run's bodies, checked against the headers here, beside the writer; it never throws.</summary>
-    private async Task<Fetch> FetchAsync(ISyncPeer peer, List<BlockHeader> run, CancellationToken token)
+    private async Task<FetchResult> FetchAsync(ISyncPeer peer, List<BlockHeader> run, CancellationToken token)
     {
         // Leave the writer before calling the peer: an in-process peer builds its whole answer before its first await.
         await Task.Yield();
@@ -388,28 +307,33 @@ public sealed partial class Backfiller(
         {
             using var timeout = new CancellationTokenSource(peers.TimeoutFor(peer), time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, timeout.Token);
-            var bodies = await peer.GetBodiesAsync([.. run.Select(h => h.Hash)], linked.Token).ConfigureAwait(false);
+            var hashes = new Hash256[run.Count];
+            for (var i = 0; i < hashes.Length; i++)
+            {
+                hashes[i] = run[i].Hash;
+            }
+            var bodies = await peer.GetBodiesAsync(hashes, linked.Token).ConfigureAwait(false);
             var elapsed = time.GetElapsedTime(started);
             if (bodies.Count == 0 || bodies[0] is null)
             {
-                return new Fetch(peer, run, FetchOutcome.Empty, null, elapsed, null);
+                return FetchResult.Empty(peer, run, elapsed);
             }
             return Match(run, bodies) is { } blocks
-                ? new Fetch(peer, run, FetchOutcome.Served, blocks, elapsed, null)
-                : new Fetch(peer, run, FetchOutcome.Failed, null, elapsed, "served bodies that do not match their headers");
+                ? FetchResult.Served(peer, run, blocks, elapsed)
+                : FetchResult.Failed(peer, run, "served bodies that do not match their headers");
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            return new Fetch(peer, run, FetchOutcome.Cancelled, null, default, null);
+            return FetchResult.Cancelled(peer, run);
         }
         catch (OperationCanceledException)
         {
-            return new Fetch(peer, run, FetchOutcome.Failed, null, default, "no bodies within the timeout");
+            return FetchResult.Failed(peer, run, "no bodies within the timeout");
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Whatever a peer throws is its failure, not ours: untrusted input (docs/quality.md).
-            return new Fetch(peer, run, FetchOutcome.Failed, null, default, e.Message);
+            return FetchResult.Failed(peer, run, e.Message);
         }
         finally
         {
@@ -437,17 +361,6 @@ public sealed partial class Backfiller(
         return blocks;
     }
 
-    private enum FetchOutcome
-    {
-        Served,
-        Empty,
-        Failed,
-        Cancelled,
-    }
-
-    /// <summary>What one body request came back with; <c>Failure</c> is why the peer is dropped.</summary>
-    private sealed record Fetch(ISyncPeer Peer, List<BlockHeader> Run, FetchOutcome Outcome, List<Block>? Blocks, TimeSpan Elapsed, string? Failure);
-
     private static partial class Log
     {
         [LoggerMessage(400, LogLevel.Information, "Imported blocks from={From} to={To} left={Left}")]
@@ -465,8 +378,11 @@ public sealed partial class Backfiller(
         [LoggerMessage(404, LogLevel.Error, "Refusing a head that reorgs below the finalized block head={Head} hash={Hash} ancestor={Ancestor} finalized={Finalized}")]
         public static partial void TooDeepReorg(ILogger logger, ulong head, Hash256 hash, ulong ancestor, ulong finalized);
 
-        [LoggerMessage(406, LogLevel.Error, "Backfill stopped error={Error}")]
-        public static partial void FillStopped(ILogger logger, string error);
+        [LoggerMessage(406, LogLevel.Warning, "Backfill stopped, the finalized block is not on the branch being filled number={Number} target={Target} targethash={TargetHash}")]
+        public static partial void FinalizedMoved(ILogger logger, ulong number, ulong target, Hash256 targetHash);
+
+        [LoggerMessage(407, LogLevel.Error, "Backfill failed")]
+        public static partial void FillFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(405, LogLevel.Warning, "Dropping sync peer id={Peer} reason={Reason}")]
         public static partial void PeerDropped(ILogger logger, string peer, string reason);
