@@ -1,6 +1,7 @@
 using EngineSkeleton.Core.Blocks;
 using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Sync.Peers;
+using EngineSkeleton.Sync.Skeleton;
 
 namespace EngineSkeleton.Sync.Beacon;
 
@@ -46,7 +47,7 @@ public sealed record BeaconSyncStatus(
     ulong? Finalized,
     IReadOnlyList<SubchainStatus> Subchains,
     bool Linked,
-    string State,
+    SkeletonState State,
     ulong Downloaded = 0,
     double HeadersPerSecond = 0,
     IReadOnlyList<PeerStatus>? Peers = null,

@@ -155,7 +155,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     {
         Thread.CurrentThread.Name = "skeleton sync"; // for thread dumps and profiles
         _progress = _store.LoadProgress();
-        Publish("idle");
+        Publish(SkeletonState.Idle);
         var head = WaitForForcedHead();
         _startedAt = _time.GetTimestamp();
         while (head.Header is not null || head.Resume)
@@ -168,7 +168,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
                     head = (next, null, false);
                     break;
                 case CycleEnd.Terminated:
-                    Publish("terminated");
+                    Publish(SkeletonState.Terminated);
                     return;
                 default:
                     head = (null, null, true); // continue from the stored progress
@@ -289,7 +289,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
             {
                 AssignTasks(cycle, token);
             }
-            Publish(_linked ? "linked" : "syncing");
+            Publish(_linked ? SkeletonState.Linked : SkeletonState.Syncing);
             SkeletonEvent ev;
             try
             {
@@ -752,7 +752,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         Log.Syncing(_logger, _pulled, left, _pulled / Math.Max(elapsed.TotalSeconds, 0.001), eta);
     }
 
-    private void Publish(string state)
+    private void Publish(SkeletonState state)
     {
         var elapsed = _time.GetElapsedTime(_startedAt).TotalSeconds;
         _snapshot = new SkeletonSnapshot(state, _progress, _linked, _pulled, _startedAt == 0 ? 0 : _pulled / Math.Max(elapsed, 0.001), _peers.Status())
@@ -797,13 +797,4 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         [LoggerMessage(308, LogLevel.Error, "Filled header is discontinuous with the skeleton number={Number} hash={Hash}")]
         public static partial void DiscontinuousFill(ILogger logger, ulong number, EngineSkeleton.Core.Primitives.Hash256 hash);
     }
-}
-
-/// <summary>The skeleton as skeleton_status reports it.</summary>
-public sealed record SkeletonSnapshot(string State, SkeletonProgress? Progress, bool Linked, ulong Downloaded, double HeadersPerSecond, IReadOnlyList<PeerStatus> Peers)
-{
-    /// <summary>Peers resting after empty answers, with when they may be asked again (<see cref="PeerBackoff"/>).</summary>
-    public IReadOnlyList<PeerRest> Resting { get; init; } = [];
-
-    public static readonly SkeletonSnapshot Idle = new("idle", null, false, 0, 0, []);
 }
