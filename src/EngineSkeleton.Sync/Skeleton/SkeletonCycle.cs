@@ -8,7 +8,10 @@ namespace EngineSkeleton.Sync.Skeleton;
 /// </summary>
 internal sealed class SkeletonCycle(int number, ulong scratchHead, bool linked, long startedAt, CancellationToken token)
 {
-    /// <summary>Tags this cycle's requests, so a delivery of an earlier cycle is told apart (<see cref="Delivery.Cycle"/>).</summary>
+    /// <summary>
+    /// Tags this cycle's requests, so a delivery of an earlier cycle is told apart (<see cref="Delivery.Cycle"/>):
+    /// geth makes fresh response channels per cycle for the same reason, after stale answers crossed cycles.
+    /// </summary>
     public int Number { get; } = number;
 
     public ScratchWindow Window { get; } = new(scratchHead);

@@ -27,8 +27,9 @@ public sealed partial class SkeletonSync
     }
 
     /// <summary>
-    /// The cycle proper, with its own state and cancellation: both end here, so the scratch window is garbage
-    /// before the backfiller is suspended, and no request of this cycle outlives it.
+    /// The cycle proper, with its own state and cancellation: both end here, so the scratch window (up to 131,072
+    /// headers) is garbage before the backfiller is suspended, as geth drops its scratch space when sync() returns
+    /// ("don't hold on to references after sync"), and every request of the cycle is cancelled.
     /// </summary>
     private (CycleEnd End, BlockHeader? Next) Download(BlockHeader? head, ulong? finalized)
     {

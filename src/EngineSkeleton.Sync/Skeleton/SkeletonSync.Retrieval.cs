@@ -161,7 +161,8 @@ public sealed partial class SkeletonSync
             var subchain = _progress!.Subchains[0];
             if (subchain.Next != first.Hash)
             {
-                // The batch adjoining the tail must link to `next`: discard it and drop whoever served it.
+                // Only here does an answer meet the chain it claims to extend (ResponseCheck saw its internal links
+                // alone): a batch that does not hash to `next` is another chain's, so it goes and so does its server.
                 Log.InvalidSkeletonHeaders(_logger, subchain.Tail - 1, subchain.Next, first.Hash);
                 if (window.OwnerOf(0) is { } owner)
                 {

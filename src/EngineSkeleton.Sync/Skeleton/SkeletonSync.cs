@@ -155,7 +155,9 @@ public sealed partial class SkeletonSync : IAsyncDisposable
                     Publish(SkeletonState.Terminated);
                     return;
                 default:
-                    head = (null, null, true); // continue from the stored progress
+                    // Linked, merged or trimmed: no new head, the next cycle starts from the stored progress
+                    // (geth's sync loop sets head = nil for these).
+                    head = (null, null, true);
                     break;
             }
         }
