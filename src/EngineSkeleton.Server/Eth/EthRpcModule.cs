@@ -7,7 +7,6 @@ using EngineSkeleton.Server.Engine.Wire;
 using EngineSkeleton.Server.Rpc;
 using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Sync.Beacon;
-using EngineSkeleton.Sync.Skeleton;
 using StreamJsonRpc;
 
 namespace EngineSkeleton.Server.Eth;
@@ -113,13 +112,13 @@ internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync
     /// skeleton_status' "state": the names operators and scripts have read since the field existed, so a renamed
     /// enum member never changes the wire. The one place they are written.
     /// </summary>
-    internal static string StateName(SkeletonState state) => state switch
+    internal static string StateName(SyncState state) => state switch
     {
-        SkeletonState.Idle => "idle",
-        SkeletonState.Syncing => "syncing",
-        SkeletonState.Linked => "linked",
-        SkeletonState.Terminated => "terminated",
-        SkeletonState.WaitingForPeers => "waiting for peers",
+        SyncState.Idle => "idle",
+        SyncState.Syncing => "syncing",
+        SyncState.Linked => "linked",
+        SyncState.Terminated => "terminated",
+        SyncState.WaitingForPeers => "waiting for peers",
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, "a skeleton state without a wire name"),
     };
 

@@ -88,7 +88,7 @@ public sealed partial class SkeletonSync
             {
                 AssignTasks(cycle);
             }
-            Publish(cycle.Linked ? SkeletonState.Linked : SkeletonState.Syncing);
+            Publish(cycle.Linked ? SyncState.Linked : SyncState.Syncing);
             SkeletonEvent ev;
             try
             {

@@ -139,7 +139,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     {
         Thread.CurrentThread.Name = "skeleton sync"; // for thread dumps and profiles
         _progress = _store.LoadProgress();
-        Publish(SkeletonState.Idle);
+        Publish(SyncState.Idle);
         var head = WaitForForcedHead();
         _stats.Start();
         while (head.Header is not null || head.Resume)
@@ -152,7 +152,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
                     head = (next, null, false);
                     break;
                 case CycleEnd.Terminated:
-                    Publish(SkeletonState.Terminated);
+                    Publish(SyncState.Terminated);
                     return;
                 default:
                     // Linked, merged or trimmed: no new head, the next cycle starts from the stored progress
@@ -211,7 +211,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         return ev;
     }
 
-    private void Publish(SkeletonState state)
+    private void Publish(SyncState state)
     {
         _snapshot = new SkeletonSnapshot(state, _progress, _linked, _stats.Pulled, _stats.Rate, _peers.Status())
         {

@@ -1,6 +1,6 @@
 using EngineSkeleton.Server.Eth;
 using EngineSkeleton.Server.Tests.Support;
-using EngineSkeleton.Sync.Skeleton;
+using EngineSkeleton.Sync.Beacon;
 using EngineSkeleton.Testing.Chains;
 
 namespace EngineSkeleton.Server.Tests.Eth;
@@ -13,23 +13,23 @@ public sealed class SkeletonStatusTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
-    public static TheoryData<SkeletonState, string> WireNames => new()
+    public static TheoryData<SyncState, string> WireNames => new()
     {
-        { SkeletonState.Idle, "idle" },
-        { SkeletonState.Syncing, "syncing" },
-        { SkeletonState.Linked, "linked" },
-        { SkeletonState.Terminated, "terminated" },
-        { SkeletonState.WaitingForPeers, "waiting for peers" },
+        { SyncState.Idle, "idle" },
+        { SyncState.Syncing, "syncing" },
+        { SyncState.Linked, "linked" },
+        { SyncState.Terminated, "terminated" },
+        { SyncState.WaitingForPeers, "waiting for peers" },
     };
 
     [Theory]
     [MemberData(nameof(WireNames))]
-    public void Each_state_keeps_its_wire_name(SkeletonState state, string wire) =>
+    public void Each_state_keeps_its_wire_name(SyncState state, string wire) =>
         Assert.Equal(wire, EthRpcModule.StateName(state));
 
     [Fact]
     public void Every_state_has_a_wire_name() =>
-        Assert.Equal(Enum.GetValues<SkeletonState>().Order(), WireNames.Select(row => (SkeletonState)row[0]).Order());
+        Assert.Equal(Enum.GetValues<SyncState>().Order(), WireNames.Select(row => (SyncState)row[0]).Order());
 
     [Fact]
     public async Task A_fresh_node_is_idle_and_a_forced_head_without_peers_is_waiting_for_peers()
