@@ -76,7 +76,7 @@ internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync
         var status = sync.Status();
         return new Dictionary<string, object?>
         {
-            ["state"] = status.State,
+            ["state"] = StateName(status.State),
             ["announcedHead"] = status.AnnouncedHead?.ToString(),
             ["announcedNumber"] = status.AnnouncedNumber is { } n ? Params.Quantity(n) : null,
             ["finalized"] = status.Finalized is { } f ? Params.Quantity(f) : null,
@@ -107,6 +107,20 @@ internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync
             },
         };
     }
+
+    /// <summary>
+    /// skeleton_status' "state": the names operators and scripts have read since the field existed, so a renamed
+    /// enum member never changes the wire. The one place they are written.
+    /// </summary>
+    internal static string StateName(SyncState state) => state switch
+    {
+        SyncState.Idle => "idle",
+        SyncState.Syncing => "syncing",
+        SyncState.Linked => "linked",
+        SyncState.Terminated => "terminated",
+        SyncState.WaitingForPeers => "waiting for peers",
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, "a skeleton state without a wire name"),
+    };
 
     [JsonRpcMethod("rpc_discover")]
     public JsonElement Discover() => discovery.Document;

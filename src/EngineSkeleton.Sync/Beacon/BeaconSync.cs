@@ -96,7 +96,7 @@ public sealed class BeaconSync(SkeletonSync skeleton, PeerSet peers, Func<Hash25
                 snapshot.Progress?.Finalized,
                 subchains,
                 snapshot.Linked,
-                live.Count == 0 && snapshot.State != "linked" && _announced is not null ? "waiting for peers" : snapshot.State,
+                live.Count == 0 && snapshot.State != SyncState.Linked && _announced is not null ? SyncState.WaitingForPeers : snapshot.State,
                 snapshot.Downloaded,
                 snapshot.HeadersPerSecond,
                 live,

@@ -33,6 +33,34 @@ public enum SyncRequestOutcome
     RefusedNotExtending,
 }
 
+/// <summary>
+/// What the sync is doing, as skeleton_status reports it (docs/sync.md, Status). The skeleton loop publishes
+/// <see cref="Idle"/>, <see cref="Syncing"/>, <see cref="Linked"/> and <see cref="Terminated"/>;
+/// <see cref="WaitingForPeers"/> is <see cref="BeaconSync"/>'s reading of the others, since only it knows whether a
+/// head was announced. Part of the facade's contract, so the server reads the status without reaching into the
+/// skeleton (docs/architecture.md); the names on the wire are the server's, kept in one place there.
+/// </summary>
+public enum SyncState
+{
+    /// <summary>No forced head yet: as in geth, only a forkchoiceUpdated starts the first cycle.</summary>
+    Idle,
+
+    /// <summary>A cycle is fetching headers below the newest subchain's tail.</summary>
+    Syncing,
+
+    /// <summary>The newest subchain hangs off the local chain: nothing left to fetch, the backfiller fills bodies.</summary>
+    Linked,
+
+    /// <summary>The loop has stopped for good.</summary>
+    Terminated,
+
+    /// <summary>
+    /// A head was announced, no peer is connected and the skeleton is not linked: nothing can move until a peer
+    /// joins. Never published by the loop, which does not see announced heads whose header could not be had.
+    /// </summary>
+    WaitingForPeers,
+}
+
 /// <summary>A contiguous run of downloaded headers, newest first in the progress (geth's subchain).</summary>
 public sealed record SubchainStatus(ulong Head, ulong Tail, Hash256 Next);
 
@@ -46,7 +74,7 @@ public sealed record BeaconSyncStatus(
     ulong? Finalized,
     IReadOnlyList<SubchainStatus> Subchains,
     bool Linked,
-    string State,
+    SyncState State,
     ulong Downloaded = 0,
     double HeadersPerSecond = 0,
     IReadOnlyList<PeerStatus>? Peers = null,

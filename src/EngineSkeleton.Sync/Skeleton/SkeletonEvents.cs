@@ -52,5 +52,6 @@ internal enum CycleEnd
     /// <summary>The local chain no longer holds the link point: download again.</summary>
     Trimmed,
 
+    /// <summary>The sync is stopping (DisposeAsync): no further cycle, the backfiller suspended (geth's errTerminated).</summary>
     Terminated,
 }

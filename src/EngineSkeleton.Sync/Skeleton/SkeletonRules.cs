@@ -93,7 +93,7 @@ public static class SkeletonRules
         {
             if (subchain.Tail >= number)
             {
-                continue; // entirely at or above the new head: superseded
+                continue; // the new head's chain replaces it (geth's initSync drops it too)
             }
             subchains.Add(subchains.Count == 0 && subchain.Head >= number ? subchain with { Head = number - 1 } : subchain);
         }
@@ -174,7 +174,7 @@ public static class SkeletonRules
             var older = subchains[1];
             if (older.Tail >= newest.Tail)
             {
-                subchains.RemoveAt(1); // fully overwritten
+                subchains.RemoveAt(1); // the newest subchain's headers overwrote all of it (geth's mergeSubchains)
                 continue;
             }
             older = older with { Head = newest.Tail - 1 };

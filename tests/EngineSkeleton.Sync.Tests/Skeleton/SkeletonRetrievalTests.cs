@@ -271,33 +271,59 @@ public sealed class SkeletonRetrievalTests
         }
     }
 
-    public static TheoryData<string, bool> NonCanonicalCases => new()
+    /// <summary>How the local chain holds blocks #101–#150 that are not a link point (<see cref="NonCanonicalCases"/>).</summary>
+    public enum Held
     {
-        { "blocks #101–#150 stored in full above the canonical head #100 are not a link point: the subchain descends to #101", false },
-        { "side-chain blocks #101–#150 stored in full under the canonical head, with other blocks canonical at their numbers, are not a link point: the subchain descends to #101", true },
+        /// <summary>Stored in full above the canonical head #100, never canonical.</summary>
+        AboveTheHead,
+
+        /// <summary>Canonical up to #150 once, then the head set back to #100 (a beacon node's rewind).</summary>
+        RewoundOffTheHead,
+
+        /// <summary>A side branch from #101 stored in full under the canonical head #150 of the main chain.</summary>
+        SideBranchUnderTheHead,
+    }
+
+    public static TheoryData<string, Held> NonCanonicalCases => new()
+    {
+        { "blocks #101–#150 stored in full above the canonical head #100 are not a link point: the subchain links at the head itself and descends to #101", Held.AboveTheHead },
+        { "blocks #101–#150 canonical until the head was set back to #100 are not a link point any more: the subchain links at #100 and descends to #101", Held.RewoundOffTheHead },
+        { "side-branch blocks #101–#150 stored in full under the canonical head #150, with the main chain's blocks canonical at their numbers, are not a link point: the subchain descends to #101, where the branches meet", Held.SideBranchUnderTheHead },
     };
 
     /// <summary>
-    /// geth's TestSkeletonLinkSkipsNonCanonical over our chain store: linking on a block that is present but not
-    /// canonical would leave it in place without ever making it canonical (docs/sync.md: a link to a non-canonical header is skipped).
+    /// geth's TestSkeletonLinkSkipsNonCanonical over the production <see cref="ChainLink"/> and a real chain store:
+    /// linking on a block that is present but not canonical, or above the local head, would leave the skeleton
+    /// hanging off a block the backfiller never makes canonical (docs/sync.md, A cycle, step 4).
     /// </summary>
     [Theory]
     [MemberData(nameof(NonCanonicalCases))]
-    public async Task Link_detection_skips_blocks_that_are_stored_but_not_canonical(string proves, bool sideChainUnderHead)
+    public async Task Link_detection_skips_blocks_that_are_stored_but_not_canonical(string proves, Held held)
     {
         const int Canonical = 100;
         const int Present = 150;
-        var target = sideChainUnderHead ? GeneratedChain.Fork(Main, Canonical, 99, seed: 3) : Main;
+        var target = held == Held.SideBranchUnderTheHead ? GeneratedChain.Fork(Main, Canonical, 99, seed: 3) : Main;
         using var chainStore = ChainStore.OpenInMemory();
         chainStore.Initialize(new Block(Main[0], GeneratedChain.EmptyBody));
-        var canonicalHead = sideChainUnderHead ? Present : Canonical;
-        chainStore.WriteBlocks([.. Enumerable.Range(1, canonicalHead).Select(n => new Block(Main[n], GeneratedChain.EmptyBody))]);
-        chainStore.SetForkchoice(Main[canonicalHead], null, null);
-        chainStore.WriteBlocks([.. Enumerable.Range(Canonical + 1, Present - Canonical).Select(n => new Block(target[n], GeneratedChain.EmptyBody))]);
+        chainStore.WriteBlocks([.. Enumerable.Range(1, Present).Select(n => new Block(Main[n], GeneratedChain.EmptyBody))]);
+        switch (held)
+        {
+            case Held.AboveTheHead:
+                chainStore.SetForkchoice(Main[Canonical], null, null);
+                break;
+            case Held.RewoundOffTheHead:
+                chainStore.SetForkchoice(Main[Present], null, null);
+                chainStore.SetForkchoice(Main[Canonical], null, null);
+                break;
+            case Held.SideBranchUnderTheHead:
+                chainStore.SetForkchoice(Main[Present], null, null);
+                chainStore.WriteBlocks([.. Enumerable.Range(Canonical + 1, Present - Canonical).Select(n => new Block(target[n], GeneratedChain.EmptyBody))]);
+                break;
+        }
 
         using var store = SkeletonStore.OpenInMemory();
         var time = new FakeTimeProvider();
-        var sync = new SkeletonSync(store, new PeerSet(time), new IdleBackfiller(), new ChainStoreLink(chainStore), time, NullLogger<SkeletonSync>.Instance);
+        var sync = new SkeletonSync(store, new PeerSet(time), new IdleBackfiller(), new ChainLink(chainStore), time, NullLogger<SkeletonSync>.Instance);
         var watch = new SnapshotWatch();
         sync.AfterEvent = watch.Observe;
         try

@@ -255,7 +255,7 @@ public sealed class SkeletonSyncTests
         // The first publish of the cycle comes right after the first request went out; hold the loop there.
         sync.AfterEvent = s =>
         {
-            if (s.State == "syncing" && !checkedWhileLoopHeld.Task.IsCompleted)
+            if (s.State == SyncState.Syncing && !checkedWhileLoopHeld.Task.IsCompleted)
             {
                 checkedWhileLoopHeld.TrySetResult(peer.FirstAnswerRead.Wait(TimeSpan.FromSeconds(10)));
             }

@@ -1,6 +1,5 @@
 using EngineSkeleton.Core.Blocks;
 using EngineSkeleton.Core.Primitives;
-using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Peers;
@@ -23,15 +22,6 @@ internal sealed class CanonicalMap : IChainLink
     public bool IsLinked(ulong number, Hash256 hash) => _canonical.TryGetValue(number, out var canonical) && canonical == hash;
 
     public void MakeCanonical(BlockHeader header) => _canonical[header.Number] = header.Hash;
-}
-
-/// <summary>
-/// IChainLink over a real <see cref="ChainStore"/>, by the contract's letter: the block at that number on the
-/// canonical chain (at or below the head) has that hash, and its body is stored.
-/// </summary>
-internal sealed class ChainStoreLink(ChainStore chain) : IChainLink
-{
-    public bool IsLinked(ulong number, Hash256 hash) => chain.GetCanonicalHash(number) == hash && chain.GetBody(hash) is not null;
 }
 
 /// <summary>A backfiller that never fills: suspending reports nothing filled.</summary>

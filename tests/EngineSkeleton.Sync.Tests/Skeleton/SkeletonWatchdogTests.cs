@@ -194,7 +194,7 @@ public sealed class SkeletonWatchdogTests
         };
         sync.Start();
         await sync.SyncAsync(chain[300], null, force: true).WaitAsync(Bound);
-        await watch.Until(s => s.State == "syncing").WaitAsync(Bound); // the cycle has started: its stall clock runs
+        await watch.Until(s => s.State == SyncState.Syncing).WaitAsync(Bound); // the cycle has started: its stall clock runs
 
         time.Advance(TimeSpan.FromMinutes(10));
         // Events are read in order: once this head (a gap, refused) is answered, every watchdog tick before it was seen.

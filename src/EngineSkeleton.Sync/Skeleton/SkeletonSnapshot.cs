@@ -1,0 +1,14 @@
+using EngineSkeleton.Storage.Skeleton;
+using EngineSkeleton.Sync.Beacon;
+using EngineSkeleton.Sync.Peers;
+
+namespace EngineSkeleton.Sync.Skeleton;
+
+/// <summary>The skeleton as skeleton_status reports it; the loop replaces it (never mutates it) after every event.</summary>
+public sealed record SkeletonSnapshot(SyncState State, SkeletonProgress? Progress, bool Linked, ulong Downloaded, double HeadersPerSecond, IReadOnlyList<PeerStatus> Peers)
+{
+    /// <summary>Peers resting after empty answers, with when they may be asked again (<see cref="PeerBackoff"/>).</summary>
+    public IReadOnlyList<PeerRest> Resting { get; init; } = [];
+
+    public static readonly SkeletonSnapshot Idle = new(SyncState.Idle, null, false, 0, 0, []);
+}
