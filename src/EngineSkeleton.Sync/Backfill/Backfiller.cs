@@ -390,7 +390,7 @@ public sealed partial class Backfiller(
 }
 
 /// <summary>Why a fill refused the skeleton head.</summary>
-public enum FillRefusal
+internal enum FillRefusal
 {
     /// <summary>A block on the way failed validation.</summary>
     InvalidBlock,

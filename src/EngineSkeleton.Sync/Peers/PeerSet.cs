@@ -149,7 +149,7 @@ public sealed class PeerSet(TimeProvider time)
     /// served and moves its estimates. Report a timeout or an empty answer as 0 items: the capacity drops to zero
     /// and the round trip stays. Unknown peers are ignored (an answer racing its peer's removal).
     /// </summary>
-    public void Update(ISyncPeer peer, int items, TimeSpan elapsed, RateKind kind = RateKind.Headers)
+    internal void Update(ISyncPeer peer, int items, TimeSpan elapsed, RateKind kind = RateKind.Headers)
     {
         ArgumentNullException.ThrowIfNull(peer);
         ArgumentOutOfRangeException.ThrowIfNegative(items);

@@ -1,7 +1,7 @@
 namespace EngineSkeleton.Sync.Peers;
 
 /// <summary>What a peer's answers are measured for: headers and bodies load a node differently, so each has its own capacity.</summary>
-public enum RateKind
+internal enum RateKind
 {
     Headers,
     Bodies,

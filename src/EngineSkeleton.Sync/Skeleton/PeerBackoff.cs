@@ -3,7 +3,7 @@ using EngineSkeleton.Sync.Peers;
 namespace EngineSkeleton.Sync.Skeleton;
 
 /// <summary>A peer the skeleton leaves alone until <see cref="Until"/>, after <see cref="Strikes"/> empty answers in a row.</summary>
-public sealed record PeerRest(string Id, int Strikes, DateTimeOffset Until);
+internal sealed record PeerRest(string Id, int Strikes, DateTimeOffset Until);
 
 /// <summary>
 /// How long a peer that just answered a header task empty rests before the skeleton asks it again. geth's skeleton

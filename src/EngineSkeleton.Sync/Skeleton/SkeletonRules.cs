@@ -34,7 +34,7 @@ public enum NewHeadOutcome
 /// <see cref="Accepted"/> restarts the cycle if forced (forkchoiceUpdated) and is refused if not (newPayload);
 /// that choice is the caller's, the classification does not depend on it.
 /// </summary>
-public sealed record NewHeadResult(NewHeadOutcome Outcome, SkeletonProgress Progress)
+internal sealed record NewHeadResult(NewHeadOutcome Outcome, SkeletonProgress Progress)
 {
     public bool Accepted => Outcome is NewHeadOutcome.Extended or NewHeadOutcome.Duplicate;
 }
@@ -43,20 +43,20 @@ public sealed record NewHeadResult(NewHeadOutcome Outcome, SkeletonProgress Prog
 /// The progress a sync cycle starts from, and the stored headers no subchain covers any more (trimmed or dropped
 /// subchains). geth leaves those on disk; deleting them is safe because nothing reads outside the subchains.
 /// </summary>
-public sealed record InitSyncResult(SkeletonProgress Progress, IReadOnlyList<NumberRange> Stale);
+internal sealed record InitSyncResult(SkeletonProgress Progress, IReadOnlyList<NumberRange> Stale);
 
 /// <summary>The progress after overlapping subchains were merged or trimmed, and whether any merge happened.</summary>
-public sealed record MergeResult(SkeletonProgress Progress, bool Merged);
+internal sealed record MergeResult(SkeletonProgress Progress, bool Merged);
 
 /// <summary>
 /// The progress once the newest subchain linked to the local chain: only that subchain remains. <see cref="Stale"/>
 /// is the leftover single header geth deletes; <see cref="Spurious"/> says leftovers were found that a healthy sync
 /// never leaves (geth drops them from the progress, keeps their headers and logs an error).
 /// </summary>
-public sealed record LinkedResult(SkeletonProgress Progress, IReadOnlyList<NumberRange> Stale, bool Spurious);
+internal sealed record LinkedResult(SkeletonProgress Progress, IReadOnlyList<NumberRange> Stale, bool Spurious);
 
 /// <summary>Block numbers <see cref="From"/>..<see cref="To"/>, both inclusive.</summary>
-public readonly record struct NumberRange(ulong From, ulong To);
+internal readonly record struct NumberRange(ulong From, ulong To);
 
 /// <summary>
 /// The skeleton's decisions over its progress, as pure functions: what geth's initSync, processNewHead,
@@ -64,7 +64,7 @@ public readonly record struct NumberRange(ulong From, ulong To);
 /// caller persists the result (headers and progress in one transaction). <c>headerAt</c> reads a stored skeleton
 /// header by number, null if none.
 /// </summary>
-public static class SkeletonRules
+internal static class SkeletonRules
 {
     /// <summary>
     /// Fits the stored progress (null if none) to a new sync target: subchains whose tail is at or above the head

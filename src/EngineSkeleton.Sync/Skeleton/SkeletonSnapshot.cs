@@ -5,7 +5,7 @@ using EngineSkeleton.Sync.Peers;
 namespace EngineSkeleton.Sync.Skeleton;
 
 /// <summary>The skeleton as skeleton_status reports it; the loop replaces it (never mutates it) after every event.</summary>
-public sealed record SkeletonSnapshot(SyncState State, SkeletonProgress? Progress, bool Linked, ulong Downloaded, double HeadersPerSecond, IReadOnlyList<PeerStatus> Peers)
+internal sealed record SkeletonSnapshot(SyncState State, SkeletonProgress? Progress, bool Linked, ulong Downloaded, double HeadersPerSecond, IReadOnlyList<PeerStatus> Peers)
 {
     /// <summary>Peers resting after empty answers, with when they may be asked again (<see cref="PeerBackoff"/>).</summary>
     public IReadOnlyList<PeerRest> Resting { get; init; } = [];

@@ -68,7 +68,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     }
 
     /// <summary>What skeleton_status shows; replaced (never mutated) by the loop after every event.</summary>
-    public SkeletonSnapshot Snapshot => _snapshot;
+    internal SkeletonSnapshot Snapshot => _snapshot;
 
     /// <summary>Test hook: called by the loop each time it publishes a snapshot (before it waits for the next event).</summary>
     internal Action<SkeletonSnapshot>? AfterEvent { get; set; }
