@@ -281,14 +281,16 @@ public sealed class EthPeerMisbehaviourTests
     }
 
     [Fact]
-    public async Task Dialing_ourselves_is_refused()
+    public async Task A_connection_from_our_own_node_id_is_refused_with_ConnectedToSelf()
     {
         var time = new FakeTimeProvider();
         await using var node = new TestNode(new MemoryEthChain(5), time);
         await node.Network.StartAsync(CancellationToken.None);
+        await using var raw = await RawEthPeer.ConnectAsync(node.Network.Self, key: node.Key);
 
-        Assert.False(await node.Network.DialAsync(node.Network.Self, CancellationToken.None).WaitAsync(Hang));
+        Assert.Equal(DisconnectReason.ConnectedToSelf, await raw.ReadUntilDisconnectAsync().WaitAsync(Hang));
         Assert.Empty(node.Network.Peers);
+        Assert.False(await node.Network.DialAsync(node.Network.Self, CancellationToken.None).WaitAsync(Hang));
         Assert.False(node.Sink.Joins.Reader.TryRead(out _));
     }
 
