@@ -163,6 +163,10 @@ public sealed class EthPeerMisbehaviourTests
     {
         { "GetBlockHeaders that is not RLP", P2pMessageCodes.BaseProtocolLength + 0x03, [0xff, 0x00, 0x12] },
         { "a code past eth's space", P2pMessageCodes.BaseProtocolLength + 0x30, [0xc0] },
+        {
+            "a code whose low byte is GetBlockHeaders' but which is 256 past it",
+            P2pMessageCodes.BaseProtocolLength + 0x103, GetBlockHeadersMessage.Request(1, HeaderOrigin.ByNumber(0), 1, 0, false).Encode()
+        },
         { "a second Status", P2pMessageCodes.BaseProtocolLength + 0x00, EthPeer.OurStatus(new MemoryEthChain(20), 69).Encode() },
     };
 
