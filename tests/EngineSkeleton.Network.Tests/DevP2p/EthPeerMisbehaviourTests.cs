@@ -298,6 +298,24 @@ public sealed class EthPeerMisbehaviourTests
         Assert.False(node.Sink.Joins.Reader.TryRead(out _));
     }
 
+    [Fact]
+    public async Task A_header_above_the_peers_eth69_range_is_answered_empty_without_a_request()
+    {
+        var time = new FakeTimeProvider();
+        var chain = new MemoryEthChain(20);
+        await using var node = new TestNode(chain, time);
+        await node.Network.StartAsync(CancellationToken.None);
+        await using var raw = await JoinAsync(node, chain); // its Status says latest 20
+        var peer = await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+
+        Assert.Empty(await peer.GetHeadersReverseAsync(21, 5, CancellationToken.None).WaitAsync(Hang));
+        var call = peer.GetHeadersReverseAsync(20, 1, CancellationToken.None);
+        var request = Assert.IsType<GetBlockHeadersMessage>(await raw.ReadEthAsync());
+        Assert.Equal(20UL, request.Origin.Number); // the first request on the wire: none went out for 21
+        await raw.SendAsync(new BlockHeadersMessage(request.RequestId, [ExecutionApisChain.At(20).Header]));
+        Assert.Single(await call.WaitAsync(Hang));
+    }
+
     /// <summary>A raw peer through Hello and Status, joined; its Status read and answered with ours.</summary>
     private static async Task<RawEthPeer> JoinAsync(TestNode node, IEthChain chain)
     {
