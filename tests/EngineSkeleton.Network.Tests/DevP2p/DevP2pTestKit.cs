@@ -117,26 +117,31 @@ internal sealed class RawEthPeer : IAsyncDisposable
 {
     public static readonly TimeSpan Hang = TimeSpan.FromSeconds(30);
 
-    private RawEthPeer(RlpxConnection connection, NodeKey key)
+    private readonly bool _ownsKey;
+
+    private RawEthPeer(RlpxConnection connection, NodeKey key, bool ownsKey)
     {
         Connection = connection;
         Key = key;
+        _ownsKey = ownsKey;
     }
 
     public RlpxConnection Connection { get; }
 
     public NodeKey Key { get; }
 
-    public static async Task<RawEthPeer> ConnectAsync(Enode target, int ethVersion = 69)
+    /// <summary>Dials <paramref name="target"/> with <paramref name="key"/> (a fresh one if null; the caller's to dispose if given) offering eth/<paramref name="ethVersion"/>.</summary>
+    public static async Task<RawEthPeer> ConnectAsync(Enode target, int ethVersion = 69, NodeKey? key = null)
     {
-        var key = NodeKey.Generate();
+        var ownsKey = key is null;
+        key ??= NodeKey.Generate();
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(IPAddress.Loopback, target.TcpPort).WaitAsync(Hang);
         var connection = new RlpxConnection(new NetworkStream(socket, ownsSocket: true), key);
         await connection.HandshakeAsInitiatorAsync(target.Id, CancellationToken.None).WaitAsync(Hang);
         await connection.ExchangeHelloAsync(
             new Hello { ClientId = "raw", Capabilities = [new Capability("eth", (uint)ethVersion)], NodeId = key.Id }, CancellationToken.None).WaitAsync(Hang);
-        return new RawEthPeer(connection, key);
+        return new RawEthPeer(connection, key, ownsKey);
     }
 
     /// <summary>Reads the network's Status and sends <paramref name="ours"/>.</summary>
@@ -193,6 +198,9 @@ internal sealed class RawEthPeer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Connection.DisposeAsync();
-        Key.Dispose();
+        if (_ownsKey)
+        {
+            Key.Dispose();
+        }
     }
 }

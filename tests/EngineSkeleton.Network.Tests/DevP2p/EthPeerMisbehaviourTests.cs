@@ -163,6 +163,10 @@ public sealed class EthPeerMisbehaviourTests
     {
         { "GetBlockHeaders that is not RLP", P2pMessageCodes.BaseProtocolLength + 0x03, [0xff, 0x00, 0x12] },
         { "a code past eth's space", P2pMessageCodes.BaseProtocolLength + 0x30, [0xc0] },
+        {
+            "a code whose low byte is GetBlockHeaders' but which is 256 past it",
+            P2pMessageCodes.BaseProtocolLength + 0x103, GetBlockHeadersMessage.Request(1, HeaderOrigin.ByNumber(0), 1, 0, false).Encode()
+        },
         { "a second Status", P2pMessageCodes.BaseProtocolLength + 0x00, EthPeer.OurStatus(new MemoryEthChain(20), 69).Encode() },
     };
 
@@ -281,15 +285,35 @@ public sealed class EthPeerMisbehaviourTests
     }
 
     [Fact]
-    public async Task Dialing_ourselves_is_refused()
+    public async Task A_connection_from_our_own_node_id_is_refused_with_ConnectedToSelf()
     {
         var time = new FakeTimeProvider();
         await using var node = new TestNode(new MemoryEthChain(5), time);
         await node.Network.StartAsync(CancellationToken.None);
+        await using var raw = await RawEthPeer.ConnectAsync(node.Network.Self, key: node.Key);
 
-        Assert.False(await node.Network.DialAsync(node.Network.Self, CancellationToken.None).WaitAsync(Hang));
+        Assert.Equal(DisconnectReason.ConnectedToSelf, await raw.ReadUntilDisconnectAsync().WaitAsync(Hang));
         Assert.Empty(node.Network.Peers);
+        Assert.False(await node.Network.DialAsync(node.Network.Self, CancellationToken.None).WaitAsync(Hang));
         Assert.False(node.Sink.Joins.Reader.TryRead(out _));
+    }
+
+    [Fact]
+    public async Task A_header_above_the_peers_eth69_range_is_answered_empty_without_a_request()
+    {
+        var time = new FakeTimeProvider();
+        var chain = new MemoryEthChain(20);
+        await using var node = new TestNode(chain, time);
+        await node.Network.StartAsync(CancellationToken.None);
+        await using var raw = await JoinAsync(node, chain); // its Status says latest 20
+        var peer = await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+
+        Assert.Empty(await peer.GetHeadersReverseAsync(21, 5, CancellationToken.None).WaitAsync(Hang));
+        var call = peer.GetHeadersReverseAsync(20, 1, CancellationToken.None);
+        var request = Assert.IsType<GetBlockHeadersMessage>(await raw.ReadEthAsync());
+        Assert.Equal(20UL, request.Origin.Number); // the first request on the wire: none went out for 21
+        await raw.SendAsync(new BlockHeadersMessage(request.RequestId, [ExecutionApisChain.At(20).Header]));
+        Assert.Single(await call.WaitAsync(Hang));
     }
 
     /// <summary>A raw peer through Hello and Status, joined; its Status read and answered with ours.</summary>

@@ -325,6 +325,24 @@ public sealed partial class RlpxConnection : IAsyncDisposable
             }
             return new RlpxMessage(code, data.ToArray(), data.Length);
         }
+        if (code == P2pMessageCodes.Disconnect)
+        {
+            // ethereumjs (devp2p 10.0.0) sends Disconnect uncompressed even after a v5 Hello: try Snappy, then take
+            // the bytes as sent. Only for Disconnect, and only small ones: the connection is ending either way.
+            try
+            {
+                return Decompress(code, data, maxMessageSize);
+            }
+            catch (RlpxProtocolException) when (data.Length <= Hello.MaxSize)
+            {
+                return new RlpxMessage(code, data.ToArray(), data.Length);
+            }
+        }
+        return Decompress(code, data, maxMessageSize);
+    }
+
+    private static RlpxMessage Decompress(ulong code, ReadOnlySpan<byte> data, int maxMessageSize)
+    {
         int announced;
         try
         {
