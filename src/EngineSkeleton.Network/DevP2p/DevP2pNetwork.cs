@@ -55,6 +55,9 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
     /// <summary>Our enode URL, with the port actually bound; valid after <see cref="StartAsync"/>.</summary>
     public Enode Self => _self ?? throw new InvalidOperationException("the devp2p network has not started");
 
+    /// <summary>Whether <see cref="StartAsync"/> has bound the listener (and <see cref="Self"/> is known).</summary>
+    public bool IsStarted => _self is not null;
+
     /// <summary>The eth peers whose Status was accepted, now.</summary>
     public IReadOnlyList<DevP2pPeerInfo> Peers
     {

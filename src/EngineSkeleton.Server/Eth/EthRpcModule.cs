@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using EngineSkeleton.Core.Chain;
 using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Network.DevP2p;
 using EngineSkeleton.Server.Engine;
 using EngineSkeleton.Server.Engine.Wire;
 using EngineSkeleton.Server.Rpc;
@@ -15,7 +16,7 @@ namespace EngineSkeleton.Server.Eth;
 /// Read methods served on both ports (docs/rpc.md) over what the node has: eth_, net_, web3_, skeleton_, rpc_.
 /// eth_getBlockBy* return transaction hashes whatever fullTx asks: the node keeps transactions as bytes, unexecuted.
 /// </summary>
-internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync sync, OpenRpcDocument discovery)
+internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync sync, OpenRpcDocument discovery, DevP2pNetwork devp2p)
 {
     [JsonRpcMethod("eth_chainId")]
     public string ChainId() => Params.Quantity(spec.ChainId);
@@ -74,6 +75,8 @@ internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync
     public object SkeletonStatus()
     {
         var status = sync.Status();
+        var devp2pPeers = devp2p.Peers;
+        var devp2pIds = devp2pPeers.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
         return new Dictionary<string, object?>
         {
             ["state"] = StateName(status.State),
@@ -85,6 +88,7 @@ internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync
             ["peers"] = (status.Peers ?? []).Select(p => new Dictionary<string, object?>
             {
                 ["id"] = p.Id,
+                ["transport"] = devp2pIds.Contains(p.Id) ? "devp2p" : "rpc",
                 ["servedHeaders"] = p.ServedHeaders,
                 ["servedBodies"] = p.ServedBodies,
                 ["dropped"] = p.Dropped,
@@ -98,6 +102,20 @@ internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync
                 ["next"] = s.Next.ToString(),
             }).ToArray(),
             ["linked"] = status.Linked,
+            ["devp2p"] = new Dictionary<string, object?>
+            {
+                ["enode"] = devp2p.IsStarted ? devp2p.Self.ToString() : null,
+                ["peers"] = devp2pPeers.Select(p => new Dictionary<string, object?>
+                {
+                    ["id"] = p.Id,
+                    ["client"] = p.ClientId,
+                    ["eth"] = p.EthVersion,
+                    ["remoteAddress"] = p.RemoteAddress,
+                    ["inbound"] = p.Inbound,
+                    ["earliest"] = p.Earliest is { } e ? Params.Quantity(e) : null,
+                    ["latest"] = p.Latest is { } l ? Params.Quantity(l) : null,
+                }).ToArray(),
+            },
             ["chain"] = new Dictionary<string, string?>
             {
                 ["head"] = store.HeadHeader.Hash.ToString(),

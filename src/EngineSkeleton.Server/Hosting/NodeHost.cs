@@ -33,6 +33,11 @@ internal sealed partial class NodeHost : IAsyncDisposable
     /// <summary>A checkpoint a fresh datadir must fetch before the node serves anything; null once the store has its anchor.</summary>
     private SyncCheckpoint? _pendingCheckpoint;
 
+    /// <summary>12 s, a slot: how often our head is offered to devp2p peers.</summary>
+    private static readonly TimeSpan HeadAnnouncementInterval = TimeSpan.FromSeconds(12);
+
+    private ITimer? _headTimer;
+
     private NodeHost(WebApplication app, ChainStore store, SkeletonStore skeletonStore, ChainSetup chain, JwtSecret secret, string secretPath, int enginePort, int httpPort, RpcEndpoint engine, RpcEndpoint http, SyncCheckpoint? pendingCheckpoint, DevP2pNetwork devp2p)
     {
         DevP2p = devp2p;
@@ -267,6 +272,7 @@ internal sealed partial class NodeHost : IAsyncDisposable
         try
         {
             await DevP2p.StartAsync(cancellationToken).ConfigureAwait(false);
+            StartHeadAnnouncements();
         }
         catch (System.Net.Sockets.SocketException e)
         {
@@ -274,8 +280,22 @@ internal sealed partial class NodeHost : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Tells the devp2p transport each slot where our head is, so eth/69 peers hear a BlockRangeUpdate as the backfill
+    /// advances (it sends one only when the head moved 32 blocks or went back, as geth does).
+    /// </summary>
+    private void StartHeadAnnouncements()
+    {
+        var time = App.Services.GetRequiredService<TimeProvider>();
+        _headTimer = time.CreateTimer(_ => DevP2p.HeadChanged(), null, HeadAnnouncementInterval, HeadAnnouncementInterval);
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (_headTimer is not null)
+        {
+            await _headTimer.DisposeAsync().ConfigureAwait(false);
+        }
         try
         {
             await App.StopAsync().ConfigureAwait(false);
