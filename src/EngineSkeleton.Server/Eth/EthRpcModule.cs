@@ -93,7 +93,8 @@ internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync
                 ["servedBodies"] = p.ServedBodies,
                 ["dropped"] = p.Dropped,
                 ["dropReason"] = p.DropReason,
-                ["rttMs"] = Math.Round(p.RoundTrip.TotalMilliseconds, 1),
+                ["rttMs"] = p.MeasuredRoundTrip is { } rtt ? Math.Round(rtt.TotalMilliseconds, 1) : null,
+                ["timeoutMs"] = Math.Round(p.Timeout.TotalMilliseconds),
             }).ToArray(),
             ["subchains"] = status.Subchains.Select(s => new Dictionary<string, string>
             {

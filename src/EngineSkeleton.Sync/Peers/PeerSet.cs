@@ -170,6 +170,10 @@ public sealed class PeerSet(TimeProvider time)
                 entry.BodyCapacity = MessageRate.NextCapacity(entry.BodyCapacity, items, elapsed);
             }
             entry.RoundTrip = MessageRate.NextRoundTrip(entry.RoundTrip, items, elapsed);
+            if (items > 0)
+            {
+                entry.Measured[entry.MeasuredCount++ % entry.Measured.Length] = elapsed;
+            }
             TuneIfDue();
         }
     }
@@ -209,7 +213,10 @@ public sealed class PeerSet(TimeProvider time)
                     entry.RoundTrip,
                     entry.HeaderCapacity,
                     entry.BodyCapacity,
-                    MessageRate.Timeout(entry.RoundTrip, _confidence)));
+                    MessageRate.Timeout(entry.RoundTrip, _confidence))
+                {
+                    MeasuredRoundTrip = entry.MeasuredMedian(),
+                });
             }
             status.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
             return status;
@@ -261,5 +268,29 @@ public sealed class PeerSet(TimeProvider time)
         public double HeaderCapacity { get; set; }
 
         public double BodyCapacity { get; set; }
+
+        /// <summary>
+        /// The last answers' own round trips. The estimate above starts from the set's reference and moves a tenth of the
+        /// way each answer (geth's msgrate), so for a while it says more about its start than about the peer; an operator
+        /// reading skeleton_status wants what the peer did.
+        /// </summary>
+        public TimeSpan[] Measured { get; } = new TimeSpan[MeasuredAnswers];
+
+        public int MeasuredCount { get; set; }
+
+        public TimeSpan? MeasuredMedian()
+        {
+            var count = Math.Min(MeasuredCount, Measured.Length);
+            if (count == 0)
+            {
+                return null;
+            }
+            var recent = Measured[..count];
+            Array.Sort(recent);
+            return recent[count / 2];
+        }
     }
+
+    /// <summary>Answers whose round trips the status's median is taken over: a minute of answers at a few a second.</summary>
+    private const int MeasuredAnswers = 16;
 }

@@ -9,7 +9,8 @@ internal enum RateKind
 
 /// <summary>
 /// One peer as skeleton_status reports it. Capacities are items per second (moving averages, 0 after an answer
-/// with nothing in it); <see cref="Timeout"/> is what its next request would be allowed.
+/// with nothing in it); <see cref="RoundTrip"/> is the estimator's (geth's msgrate, which timeouts are made from) and
+/// <see cref="MeasuredRoundTrip"/> what the peer's answers took; <see cref="Timeout"/> is what its next request would be allowed.
 /// </summary>
 public sealed record PeerStatus(
     string Id,
@@ -21,4 +22,8 @@ public sealed record PeerStatus(
     TimeSpan RoundTrip,
     double HeaderCapacity,
     double BodyCapacity,
-    TimeSpan Timeout);
+    TimeSpan Timeout)
+{
+    /// <summary>The median round trip of the peer's last answers that carried items; null before its first.</summary>
+    public TimeSpan? MeasuredRoundTrip { get; init; }
+}

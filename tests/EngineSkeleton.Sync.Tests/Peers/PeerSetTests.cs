@@ -46,6 +46,42 @@ public sealed class PeerSetTests
         Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), next);
     }
 
+    [Fact]
+    public void Status_shows_the_median_of_the_peers_own_answers_not_the_estimate_it_started_from()
+    {
+        var set = new PeerSet(new FakeTimeProvider());
+        var peer = new StubPeer("a");
+        set.Add(peer);
+        Assert.Null(Assert.Single(set.Status()).MeasuredRoundTrip);
+
+        set.Update(peer, 512, TimeSpan.FromMilliseconds(30));
+        set.Update(peer, 0, TimeSpan.FromSeconds(60)); // a timeout says nothing about how fast the peer answers
+        set.Update(peer, 512, TimeSpan.FromMilliseconds(10));
+        set.Update(peer, 512, TimeSpan.FromMilliseconds(20));
+
+        var status = Assert.Single(set.Status());
+        Assert.Equal(TimeSpan.FromMilliseconds(20), status.MeasuredRoundTrip);
+        Assert.True(status.RoundTrip > TimeSpan.FromSeconds(1), $"the estimate is still near its 20 s start: {status.RoundTrip}");
+    }
+
+    [Fact]
+    public void The_measured_round_trip_forgets_answers_older_than_the_last_sixteen()
+    {
+        var set = new PeerSet(new FakeTimeProvider());
+        var peer = new StubPeer("a");
+        set.Add(peer);
+        for (var i = 0; i < 16; i++)
+        {
+            set.Update(peer, 1, TimeSpan.FromSeconds(5));
+        }
+        for (var i = 0; i < 16; i++)
+        {
+            set.Update(peer, 1, TimeSpan.FromMilliseconds(2));
+        }
+
+        Assert.Equal(TimeSpan.FromMilliseconds(2), Assert.Single(set.Status()).MeasuredRoundTrip);
+    }
+
     public static TheoryData<string, double[], double> ReferenceCases => new()
     {
         { "with no peers the estimate is the longest one", [], 20 },
