@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Buffers.Text;
+using System.Globalization;
 using EngineSkeleton.Core.Crypto;
 using EngineSkeleton.Network.Discovery.Enr;
 using NBitcoin.Secp256k1;
