@@ -149,7 +149,7 @@ internal sealed class EnrRecord
             var outer = new RlpReader(encoded);
             var rlp = outer.ReadRawItem();
             outer.EnsureEnd();
-            return Read(rlp);
+            return ReadVerified(rlp);
         }
         catch (RlpException e)
         {
@@ -172,7 +172,7 @@ internal sealed class EnrRecord
         return Decode(rlp);
     }
 
-    private static EnrRecord Read(ReadOnlySpan<byte> rlp)
+    private static EnrRecord ReadVerified(ReadOnlySpan<byte> rlp)
     {
         var list = new RlpReader(rlp).ReadList();
         var signature = list.ReadBytes();
