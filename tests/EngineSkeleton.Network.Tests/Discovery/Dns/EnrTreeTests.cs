@@ -50,6 +50,16 @@ public sealed class EnrTreeTests
     }
 
     [Fact]
+    public async Task The_example_walks_within_limits_it_exactly_meets()
+    {
+        var walker = new EnrTreeWalker(new ZoneResolver(ExampleZone()), new EnrTreeLimits(MaxEntries: 5, MaxDepth: 1));
+
+        var tree = await walker.WalkAsync(EnrTreeUrl.Parse(Url), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(3, tree.Records.Count);
+    }
+
+    [Fact]
     public void Every_example_entry_is_named_by_its_hash_and_prints_as_it_was_read()
     {
         foreach (var (name, texts) in ExampleZone())
@@ -119,7 +129,7 @@ public sealed class EnrTreeTests
         zone[Domain] = ["v=spf1 -all"];
         cases["no root at the domain"] = (zone, limits, DiscoveryError.Missing);
 
-        cases["the example with room for two entries"] = (ExampleZone(), limits with { MaxEntries = 2 }, DiscoveryError.TooLarge);
+        cases["the example's five entries with room for four"] = (ExampleZone(), limits with { MaxEntries = 4 }, DiscoveryError.TooLarge);
 
         cases["a branch that names one child twice"] = (Signed(e => e.Branch(e.Leaf(0), e.Leaf(0)), e => e.Branch()), limits, DiscoveryError.BadTree);
         cases["e= and l= naming the same branch"] = (SignedSame(), limits, DiscoveryError.BadTree);

@@ -111,6 +111,20 @@ public sealed class EnrRecordTests
         Assert.True(kind == error.Kind, $"{what}: {error.Kind}: {error.Message}");
     }
 
+    [Fact]
+    public void A_record_of_301_bytes_is_refused_by_its_size_and_one_of_300_is_not()
+    {
+        var oversized = Oversized();
+        Assert.Equal(301, oversized.Length);
+        Assert.Equal(DiscoveryError.TooLarge, Assert.Throws<DiscoveryException>(() => EnrRecord.Decode(oversized)).Kind);
+
+        // The same record shrunk by one filler byte is judged on its signature, not its size.
+        byte[] fits = [0xf9, 0x01, 0x29, .. oversized[3..^1]];
+        fits[3 + 66 + 1 + 19 + 1] = (byte)(fits[3 + 66 + 1 + 19 + 1] - 1);
+        Assert.Equal(300, fits.Length);
+        Assert.NotEqual(DiscoveryError.TooLarge, Assert.Throws<DiscoveryException>(() => EnrRecord.Decode(fits)).Kind);
+    }
+
     private static byte[] Bytes(string text) => Base64Url.DecodeFromChars(text.AsSpan(4));
 
     private static string Text(byte[] bytes) => "enr:" + Base64Url.EncodeToString(bytes);

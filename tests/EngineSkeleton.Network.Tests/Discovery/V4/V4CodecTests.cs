@@ -133,6 +133,16 @@ public sealed class V4CodecTests
     }
 
     [Fact]
+    public void Thirteen_IPv6_neighbours_are_over_the_packet_limit_and_are_not_encoded()
+    {
+        using var key = NodeKey.Generate();
+        var nodes = Enumerable.Range(0, NeighborsMessage.MaxNodes + 1)
+            .Select(i => new V4Node(new V4Endpoint(IPAddress.Parse($"2001:db8::{i + 1:x}"), 65535, 65535), key.Id)).ToArray();
+
+        Assert.Throws<ArgumentException>(() => V4Codec.Encode(key, new NeighborsMessage(nodes, 2_000_000_000), out _));
+    }
+
+    [Fact]
     public void A_packet_is_accepted_up_to_its_expiration_second_and_refused_after()
     {
         var packet = Convert.FromHexString(PingBasic);
