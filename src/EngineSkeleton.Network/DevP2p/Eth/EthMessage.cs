@@ -36,6 +36,26 @@ internal interface IEthExchange
     ulong RequestId { get; }
 }
 
+/// <summary>
+/// A request by hashes, [request-id, [hash, ...]]: GetBlockBodies, GetReceipts and GetPooledTransactions share this
+/// encoding in eth/68 and eth/69, and differ only in their code and in what the hashes name.
+/// </summary>
+internal abstract record EthHashesRequest(ulong RequestId, IReadOnlyList<Hash256> Hashes) : EthMessage, IEthExchange
+{
+    /// <summary>Decodes the request of <paramref name="code"/>; <paramref name="create"/> makes the message.</summary>
+    private protected static T Decode<T>(byte code, ReadOnlySpan<byte> payload, Func<ulong, Hash256[], T> create) =>
+        EthRlp.DecodeEnvelope(code, payload, (ref RlpReader inner, ulong requestId) =>
+            create(requestId, EthRlp.ReadHashes(ref inner, EthMessageCode.NameOf(code), "hashes", int.MaxValue)));
+
+    private protected sealed override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, EthRlp.LengthOfHashes(Hashes.Count));
+
+    private protected sealed override void Write(ref RlpWriter writer)
+    {
+        EthRlp.WriteEnvelope(ref writer, RequestId, EthRlp.LengthOfHashes(Hashes.Count));
+        EthRlp.WriteHashes(ref writer, Hashes);
+    }
+}
+
 /// <summary>Reads one message's items; the caller checks the end.</summary>
 internal delegate T EthReader<T>(ref RlpReader reader);
 

@@ -150,7 +150,7 @@ internal sealed record BlockHeadersMessage(ulong RequestId, IReadOnlyList<BlockH
 }
 
 /// <summary>GetBlockBodies (0x05): [request-id, [hash, ...]]. Served up to <see cref="EthLimits.MaxBodies"/>.</summary>
-internal sealed record GetBlockBodiesMessage(ulong RequestId, IReadOnlyList<Hash256> Hashes) : EthMessage, IEthExchange
+internal sealed record GetBlockBodiesMessage(ulong RequestId, IReadOnlyList<Hash256> Hashes) : EthHashesRequest(RequestId, Hashes)
 {
     public override byte Code => EthMessageCode.GetBlockBodies;
 
@@ -164,16 +164,7 @@ internal sealed record GetBlockBodiesMessage(ulong RequestId, IReadOnlyList<Hash
     }
 
     public static GetBlockBodiesMessage Decode(ReadOnlySpan<byte> payload) =>
-        EthRlp.DecodeEnvelope(EthMessageCode.GetBlockBodies, payload, static (ref RlpReader inner, ulong requestId) =>
-            new GetBlockBodiesMessage(requestId, EthRlp.ReadHashes(ref inner, "GetBlockBodies", "hashes", int.MaxValue)));
-
-    private protected override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, EthRlp.LengthOfHashes(Hashes.Count));
-
-    private protected override void Write(ref RlpWriter writer)
-    {
-        EthRlp.WriteEnvelope(ref writer, RequestId, EthRlp.LengthOfHashes(Hashes.Count));
-        EthRlp.WriteHashes(ref writer, Hashes);
-    }
+        Decode(EthMessageCode.GetBlockBodies, payload, static (requestId, hashes) => new GetBlockBodiesMessage(requestId, hashes));
 }
 
 /// <summary>

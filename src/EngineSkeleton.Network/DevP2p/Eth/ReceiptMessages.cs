@@ -4,21 +4,12 @@ using EngineSkeleton.Core.Rlp;
 namespace EngineSkeleton.Network.DevP2p.Eth;
 
 /// <summary>GetReceipts (0x0f): [request-id, [blockhash, ...]], the same in eth/68 and eth/69. Bounded by the message size.</summary>
-internal sealed record GetReceiptsMessage(ulong RequestId, IReadOnlyList<Hash256> Hashes) : EthMessage, IEthExchange
+internal sealed record GetReceiptsMessage(ulong RequestId, IReadOnlyList<Hash256> Hashes) : EthHashesRequest(RequestId, Hashes)
 {
     public override byte Code => EthMessageCode.GetReceipts;
 
     public static GetReceiptsMessage Decode(ReadOnlySpan<byte> payload) =>
-        EthRlp.DecodeEnvelope(EthMessageCode.GetReceipts, payload, static (ref RlpReader inner, ulong requestId) =>
-            new GetReceiptsMessage(requestId, EthRlp.ReadHashes(ref inner, "GetReceipts", "hashes", int.MaxValue)));
-
-    private protected override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, EthRlp.LengthOfHashes(Hashes.Count));
-
-    private protected override void Write(ref RlpWriter writer)
-    {
-        EthRlp.WriteEnvelope(ref writer, RequestId, EthRlp.LengthOfHashes(Hashes.Count));
-        EthRlp.WriteHashes(ref writer, Hashes);
-    }
+        Decode(EthMessageCode.GetReceipts, payload, static (requestId, hashes) => new GetReceiptsMessage(requestId, hashes));
 }
 
 /// <summary>

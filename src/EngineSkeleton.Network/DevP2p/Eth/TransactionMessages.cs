@@ -73,21 +73,12 @@ internal sealed record NewPooledTransactionHashesMessage(byte[] Types, IReadOnly
 }
 
 /// <summary>GetPooledTransactions (0x09): [request-id, [hash, ...]]. Bounded by the message size.</summary>
-internal sealed record GetPooledTransactionsMessage(ulong RequestId, IReadOnlyList<Hash256> Hashes) : EthMessage, IEthExchange
+internal sealed record GetPooledTransactionsMessage(ulong RequestId, IReadOnlyList<Hash256> Hashes) : EthHashesRequest(RequestId, Hashes)
 {
     public override byte Code => EthMessageCode.GetPooledTransactions;
 
     public static GetPooledTransactionsMessage Decode(ReadOnlySpan<byte> payload) =>
-        EthRlp.DecodeEnvelope(EthMessageCode.GetPooledTransactions, payload, static (ref RlpReader inner, ulong requestId) =>
-            new GetPooledTransactionsMessage(requestId, EthRlp.ReadHashes(ref inner, "GetPooledTransactions", "hashes", int.MaxValue)));
-
-    private protected override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, EthRlp.LengthOfHashes(Hashes.Count));
-
-    private protected override void Write(ref RlpWriter writer)
-    {
-        EthRlp.WriteEnvelope(ref writer, RequestId, EthRlp.LengthOfHashes(Hashes.Count));
-        EthRlp.WriteHashes(ref writer, Hashes);
-    }
+        Decode(EthMessageCode.GetPooledTransactions, payload, static (requestId, hashes) => new GetPooledTransactionsMessage(requestId, hashes));
 }
 
 /// <summary>
