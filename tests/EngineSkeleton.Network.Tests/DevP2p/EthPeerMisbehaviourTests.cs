@@ -49,12 +49,8 @@ public sealed class EthPeerMisbehaviourTests
     [Fact]
     public async Task Stray_answers_are_tolerated_up_to_the_limit_then_the_peer_is_disconnected_and_leaves()
     {
-        var time = new FakeTimeProvider();
-        var chain = new MemoryEthChain(20);
-        await using var node = new TestNode(chain, time);
-        await node.Network.StartAsync(CancellationToken.None);
-        await using var raw = await JoinAsync(node, chain);
-        var peer = await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+        await using var joined = await JoinedAsync();
+        var (_, _, node, raw, peer) = joined;
 
         for (var i = 0; i < node.Options.MaxStrayAnswers; i++)
         {
@@ -76,12 +72,8 @@ public sealed class EthPeerMisbehaviourTests
     [Fact]
     public async Task An_answer_with_more_headers_than_asked_fails_the_request_and_disconnects()
     {
-        var time = new FakeTimeProvider();
-        var chain = new MemoryEthChain(20);
-        await using var node = new TestNode(chain, time);
-        await node.Network.StartAsync(CancellationToken.None);
-        await using var raw = await JoinAsync(node, chain);
-        var peer = await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+        await using var joined = await JoinedAsync();
+        var (_, _, _, raw, peer) = joined;
 
         var call = peer.GetHeadersReverseAsync(10, 2, CancellationToken.None);
         var request = Assert.IsType<GetBlockHeadersMessage>(await raw.ReadEthAsync());
@@ -95,12 +87,8 @@ public sealed class EthPeerMisbehaviourTests
     [Fact]
     public async Task A_peer_that_never_answers_times_out_with_PeerException_and_stays_connected()
     {
-        var time = new FakeTimeProvider();
-        var chain = new MemoryEthChain(20);
-        await using var node = new TestNode(chain, time, new DevP2pOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
-        await node.Network.StartAsync(CancellationToken.None);
-        await using var raw = await JoinAsync(node, chain);
-        var peer = await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+        await using var joined = await JoinedAsync(options: new DevP2pOptions { RequestTimeout = TimeSpan.FromSeconds(5) });
+        var (time, _, node, raw, peer) = joined;
 
         var call = peer.GetHeaderByHashAsync(ExecutionApisChain.At(3).Hash, CancellationToken.None);
         Assert.IsType<GetBlockHeadersMessage>(await raw.ReadEthAsync());
@@ -119,12 +107,8 @@ public sealed class EthPeerMisbehaviourTests
     [Fact]
     public async Task A_peer_silent_past_the_idle_timeout_is_disconnected_with_PingTimeout()
     {
-        var time = new FakeTimeProvider();
-        var chain = new MemoryEthChain(20);
-        await using var node = new TestNode(chain, time);
-        await node.Network.StartAsync(CancellationToken.None);
-        await using var raw = await JoinAsync(node, chain);
-        await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+        await using var joined = await JoinedAsync();
+        var (time, _, node, raw, _) = joined;
 
         time.Advance(node.Options.PingInterval);
         var ping = await raw.Connection.ReadMessageAsync(CancellationToken.None).AsTask().WaitAsync(Hang);
@@ -140,12 +124,8 @@ public sealed class EthPeerMisbehaviourTests
     [Fact]
     public async Task The_peer_disconnecting_fails_pending_calls_with_PeerException_and_reports_Left()
     {
-        var time = new FakeTimeProvider();
-        var chain = new MemoryEthChain(20);
-        await using var node = new TestNode(chain, time);
-        await node.Network.StartAsync(CancellationToken.None);
-        await using var raw = await JoinAsync(node, chain);
-        var peer = await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+        await using var joined = await JoinedAsync();
+        var (_, _, node, raw, peer) = joined;
 
         var call = peer.GetBodiesAsync([ExecutionApisChain.At(1).Hash], CancellationToken.None);
         Assert.IsType<GetBlockBodiesMessage>(await raw.ReadEthAsync());
@@ -175,12 +155,8 @@ public sealed class EthPeerMisbehaviourTests
     public async Task Garbage_after_the_handshake_disconnects(string why, ulong code, byte[] payload)
     {
         Assert.NotEmpty(why);
-        var time = new FakeTimeProvider();
-        var chain = new MemoryEthChain(20);
-        await using var node = new TestNode(chain, time);
-        await node.Network.StartAsync(CancellationToken.None);
-        await using var raw = await JoinAsync(node, chain);
-        await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+        await using var joined = await JoinedAsync();
+        var (_, _, node, raw, _) = joined;
 
         await raw.Connection.WriteMessageAsync(code, payload, CancellationToken.None).AsTask().WaitAsync(Hang);
         Assert.Equal(DisconnectReason.SubprotocolReason, await raw.ReadUntilDisconnectAsync().WaitAsync(Hang));
@@ -190,12 +166,8 @@ public sealed class EthPeerMisbehaviourTests
     [Fact]
     public async Task Announcements_and_pool_messages_are_read_and_ignored_and_pool_and_receipt_queries_answered_empty()
     {
-        var time = new FakeTimeProvider();
-        var chain = new MemoryEthChain(20);
-        await using var node = new TestNode(chain, time);
-        await node.Network.StartAsync(CancellationToken.None);
-        await using var raw = await JoinAsync(node, chain);
-        await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+        await using var joined = await JoinedAsync();
+        var (_, _, node, raw, _) = joined;
 
         await raw.SendAsync(new TransactionsMessage([]));
         await raw.SendAsync(new GetReceiptsMessage(5, [ExecutionApisChain.At(1).Hash]));
@@ -208,11 +180,8 @@ public sealed class EthPeerMisbehaviourTests
     [Fact]
     public async Task We_serve_at_most_1024_headers_for_an_amount_of_100000()
     {
-        var time = new FakeTimeProvider();
-        var chain = MemoryEthChain.Generated(2000);
-        await using var node = new TestNode(chain, time);
-        await node.Network.StartAsync(CancellationToken.None);
-        await using var raw = await JoinAsync(node, chain);
+        await using var joined = await JoinedAsync(MemoryEthChain.Generated(2000));
+        var (_, _, _, raw, _) = joined;
 
         await raw.SendAsync(new GetBlockHeadersMessage(9, HeaderOrigin.ByNumber(0), 100_000, 0, false));
         var answer = Assert.IsType<BlockHeadersMessage>(await raw.ReadEthAsync());
@@ -223,12 +192,8 @@ public sealed class EthPeerMisbehaviourTests
     [Fact]
     public async Task BlockRangeUpdate_moves_the_peers_range_and_an_invalid_one_disconnects()
     {
-        var time = new FakeTimeProvider();
-        var chain = new MemoryEthChain(20);
-        await using var node = new TestNode(chain, time);
-        await node.Network.StartAsync(CancellationToken.None);
-        await using var raw = await JoinAsync(node, chain);
-        var peer = await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+        await using var joined = await JoinedAsync();
+        var (_, chain, node, raw, peer) = joined;
 
         await raw.SendAsync(new BlockRangeUpdateMessage(new BlockRange(0, 1000, chain.Head.Hash)));
         // A round trip orders the update before the check.
@@ -245,12 +210,8 @@ public sealed class EthPeerMisbehaviourTests
     [Fact]
     public async Task HeadChanged_sends_BlockRangeUpdate_first_then_after_32_blocks_or_a_rewind_only()
     {
-        var time = new FakeTimeProvider();
-        var chain = new MemoryEthChain(54, head: 10);
-        await using var node = new TestNode(chain, time);
-        await node.Network.StartAsync(CancellationToken.None);
-        await using var raw = await JoinAsync(node, chain);
-        await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+        await using var joined = await JoinedAsync(new MemoryEthChain(54, head: 10));
+        var (_, chain, node, raw, _) = joined;
 
         chain.HeadNumber = 11;
         node.Network.HeadChanged();
@@ -271,12 +232,9 @@ public sealed class EthPeerMisbehaviourTests
     [Fact]
     public async Task Inbound_peers_past_the_inbound_share_are_refused_with_TooManyPeers()
     {
-        var time = new FakeTimeProvider();
-        var chain = new MemoryEthChain(20);
         // MaxPeers 3 keeps 3/3 = 1 for dials: 2 inbound.
-        await using var node = new TestNode(chain, time, new DevP2pOptions { MaxPeers = 3 });
-        await node.Network.StartAsync(CancellationToken.None);
-        await using var first = await JoinAsync(node, chain);
+        await using var first = await JoinedAsync(options: new DevP2pOptions { MaxPeers = 3 });
+        var (_, chain, node, _, _) = first;
         await using var second = await JoinAsync(node, chain);
         await using var third = await RawEthPeer.ConnectAsync(node.Network.Self);
 
@@ -301,12 +259,8 @@ public sealed class EthPeerMisbehaviourTests
     [Fact]
     public async Task A_header_above_the_peers_eth69_range_is_answered_empty_without_a_request()
     {
-        var time = new FakeTimeProvider();
-        var chain = new MemoryEthChain(20);
-        await using var node = new TestNode(chain, time);
-        await node.Network.StartAsync(CancellationToken.None);
-        await using var raw = await JoinAsync(node, chain); // its Status says latest 20
-        var peer = await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+        await using var joined = await JoinedAsync(); // its Status says latest 20
+        var (_, _, _, raw, peer) = joined;
 
         Assert.Empty(await peer.GetHeadersReverseAsync(21, 5, CancellationToken.None).WaitAsync(Hang));
         var call = peer.GetHeadersReverseAsync(20, 1, CancellationToken.None);
@@ -314,6 +268,45 @@ public sealed class EthPeerMisbehaviourTests
         Assert.Equal(20UL, request.Origin.Number); // the first request on the wire: none went out for 21
         await raw.SendAsync(new BlockHeadersMessage(request.RequestId, [ExecutionApisChain.At(20).Header]));
         Assert.Single(await call.WaitAsync(Hang));
+    }
+
+    /// <summary>A started node, a raw peer joined to it, and the sync peer the node reported for it.</summary>
+    private sealed record Joined(FakeTimeProvider Time, MemoryEthChain Chain, TestNode Node, RawEthPeer Raw, ISyncPeer Peer)
+        : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Raw.DisposeAsync();
+            await Node.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// The setup most cases share: a node on <paramref name="chain"/> (20 blocks unless given) with a fake clock,
+    /// started, one raw peer joined (<see cref="JoinAsync"/>) and its join read from the sink.
+    /// </summary>
+    private static async Task<Joined> JoinedAsync(MemoryEthChain? chain = null, DevP2pOptions? options = null)
+    {
+        var time = new FakeTimeProvider();
+        chain ??= new MemoryEthChain(20);
+        var node = new TestNode(chain, time, options);
+        RawEthPeer? raw = null;
+        try
+        {
+            await node.Network.StartAsync(CancellationToken.None);
+            raw = await JoinAsync(node, chain);
+            var peer = await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+            return new Joined(time, chain, node, raw, peer);
+        }
+        catch
+        {
+            if (raw is not null)
+            {
+                await raw.DisposeAsync();
+            }
+            await node.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>A raw peer through Hello and Status, joined; its Status read and answered with ours.</summary>

@@ -77,14 +77,8 @@ internal sealed record NewBlockMessage : EthMessage
     public override byte Code => EthMessageCode.NewBlock;
 
     public static NewBlockMessage Decode(ReadOnlySpan<byte> payload) =>
-        EthRlp.Decode(EthMessageCode.NewBlock, payload, static (ref RlpReader reader) =>
-        {
-            var fields = reader.ReadList();
-            var block = Block.Decode(fields.ReadRawItem());
-            var td = fields.ReadBigInteger();
-            fields.EnsureEnd();
-            return new NewBlockMessage(block, td);
-        });
+        EthRlp.DecodeFields(EthMessageCode.NewBlock, payload, static (ref RlpReader fields) =>
+            new NewBlockMessage(Block.Decode(fields.ReadRawItem()), fields.ReadBigInteger()));
 
     private int PayloadLength => Encoded().Length + RlpWriter.LengthOfBigInteger(TotalDifficulty);
 

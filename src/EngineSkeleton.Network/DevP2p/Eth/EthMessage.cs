@@ -36,10 +36,36 @@ internal interface IEthExchange
     ulong RequestId { get; }
 }
 
+/// <summary>
+/// A request by hashes, [request-id, [hash, ...]]: GetBlockBodies, GetReceipts and GetPooledTransactions share this
+/// encoding in eth/68 and eth/69, and differ only in their code and in what the hashes name.
+/// </summary>
+internal abstract record EthHashesRequest(ulong RequestId, IReadOnlyList<Hash256> Hashes) : EthMessage, IEthExchange
+{
+    /// <summary>Decodes the request of <paramref name="code"/>; <paramref name="create"/> makes the message.</summary>
+    private protected static T Decode<T>(byte code, ReadOnlySpan<byte> payload, Func<ulong, Hash256[], T> create) =>
+        EthRlp.DecodeEnvelope(code, payload, (ref RlpReader inner, ulong requestId) =>
+            create(requestId, EthRlp.ReadHashes(ref inner, EthMessageCode.NameOf(code), "hashes", int.MaxValue)));
+
+    private protected sealed override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, EthRlp.LengthOfHashes(Hashes.Count));
+
+    private protected sealed override void Write(ref RlpWriter writer)
+    {
+        EthRlp.WriteEnvelope(ref writer, RequestId, EthRlp.LengthOfHashes(Hashes.Count));
+        EthRlp.WriteHashes(ref writer, Hashes);
+    }
+}
+
 /// <summary>Reads one message's items; the caller checks the end.</summary>
 internal delegate T EthReader<T>(ref RlpReader reader);
 
-/// <summary>RLP shapes the eth messages share: the envelope, lists of hashes and of items, bounded counts.</summary>
+/// <summary>Reads what follows the request id in the eth/66 envelope; the caller checks the end.</summary>
+internal delegate T EthEnvelopeReader<T>(ref RlpReader inner, ulong requestId);
+
+/// <summary>Reads the list item at <paramref name="index"/>, for the message to name it in an error.</summary>
+internal delegate T EthItemReader<T>(ref RlpReader list, int index);
+
+/// <summary>RLP shapes the eth messages share: a list of fields, the envelope, lists of hashes and of items, bounded counts.</summary>
 internal static class EthRlp
 {
     /// <summary>
@@ -66,6 +92,27 @@ internal static class EthRlp
         }
     }
 
+    /// <summary>Decodes a message that is one list of fields, [field, ...], checking that nothing follows the last.</summary>
+    public static T DecodeFields<T>(byte code, ReadOnlySpan<byte> payload, EthReader<T> readFields) =>
+        Decode(code, payload, (ref RlpReader reader) =>
+        {
+            var fields = reader.ReadList();
+            var message = readFields(ref fields);
+            fields.EnsureEnd();
+            return message;
+        });
+
+    /// <summary>
+    /// Decodes a request or an answer, [request-id, ...] (EIP-2481): <paramref name="readInner"/> reads what follows
+    /// the id, and nothing may follow that.
+    /// </summary>
+    public static T DecodeEnvelope<T>(byte code, ReadOnlySpan<byte> payload, EthEnvelopeReader<T> readInner) =>
+        DecodeFields(code, payload, (ref RlpReader envelope) =>
+        {
+            var requestId = envelope.ReadUInt64();
+            return readInner(ref envelope, requestId);
+        });
+
     public static int LengthOfEnvelope(ulong requestId, int innerLength) =>
         RlpWriter.LengthOfList(RlpWriter.LengthOfUInt64(requestId) + innerLength);
 
@@ -76,12 +123,19 @@ internal static class EthRlp
         writer.WriteUInt64(requestId);
     }
 
-    /// <summary>Opens [request-id, ...] and returns a reader over what follows the id; the caller checks its end.</summary>
-    public static RlpReader ReadEnvelope(ref RlpReader reader, out ulong requestId)
+    /// <summary>
+    /// Reads a list of at most <paramref name="limit"/> items with <paramref name="readItem"/>, the array sized by
+    /// <see cref="Count"/>: by the items present, not by anything the peer states.
+    /// </summary>
+    public static T[] ReadList<T>(ref RlpReader reader, string message, string what, int limit, EthItemReader<T> readItem)
     {
-        var envelope = reader.ReadList();
-        requestId = envelope.ReadUInt64();
-        return envelope;
+        var list = reader.ReadList();
+        var items = new T[Count(list, message, what, limit)];
+        for (var i = 0; i < items.Length; i++)
+        {
+            items[i] = readItem(ref list, i);
+        }
+        return items;
     }
 
     public static int LengthOfHashes(int count) => RlpWriter.LengthOfList(count * RlpWriter.LengthOfHash256);
@@ -96,16 +150,8 @@ internal static class EthRlp
     }
 
     /// <summary>Reads a list of 32-byte hashes, at most <paramref name="limit"/> of them.</summary>
-    public static Hash256[] ReadHashes(ref RlpReader reader, string message, string what, int limit)
-    {
-        var list = reader.ReadList();
-        var hashes = new Hash256[Count(list, message, what, limit)];
-        for (var i = 0; i < hashes.Length; i++)
-        {
-            hashes[i] = list.ReadHash256();
-        }
-        return hashes;
-    }
+    public static Hash256[] ReadHashes(ref RlpReader reader, string message, string what, int limit) =>
+        ReadList(ref reader, message, what, limit, static (ref RlpReader list, int _) => list.ReadHash256());
 
     /// <summary>
     /// Counts a list's items, checking each item's prefix, and throws once there are more than
@@ -168,16 +214,8 @@ internal static class EthRlp
     }
 
     /// <summary>Reads a list of transactions, at most <paramref name="limit"/>.</summary>
-    public static byte[][] ReadTransactions(ref RlpReader reader, string message, int limit)
-    {
-        var list = reader.ReadList();
-        var transactions = new byte[Count(list, message, "transactions", limit)][];
-        for (var i = 0; i < transactions.Length; i++)
-        {
-            transactions[i] = ReadTransaction(ref list, message, i);
-        }
-        return transactions;
-    }
+    public static byte[][] ReadTransactions(ref RlpReader reader, string message, int limit) =>
+        ReadList(ref reader, message, "transactions", limit, (ref RlpReader list, int i) => ReadTransaction(ref list, message, i));
 
     public static int LengthOfTransactions(IReadOnlyList<byte[]> transactions)
     {
@@ -212,6 +250,19 @@ internal static class EthRlp
             length += item.Length;
         }
         return length;
+    }
+
+    /// <summary>Length of a list of items already encoded, such as a block's receipts or a body.</summary>
+    public static int LengthOfRawList(IReadOnlyList<byte[]> items) => RlpWriter.LengthOfList(LengthOfRaw(items));
+
+    /// <summary>Writes a list of items already encoded, each as it is.</summary>
+    public static void WriteRawList(ref RlpWriter writer, IReadOnlyList<byte[]> items)
+    {
+        writer.WriteListHeader(LengthOfRaw(items));
+        foreach (var item in items)
+        {
+            writer.WriteRaw(item);
+        }
     }
 
     /// <summary>Reads a non-negative integer that must fit in 32 bits (a version, a transaction size).</summary>

@@ -78,11 +78,9 @@ internal sealed record GetBlockHeadersMessage(ulong RequestId, HeaderOrigin Orig
     }
 
     public static GetBlockHeadersMessage Decode(ReadOnlySpan<byte> payload) =>
-        EthRlp.Decode(EthMessageCode.GetBlockHeaders, payload, static (ref RlpReader reader) =>
+        EthRlp.DecodeEnvelope(EthMessageCode.GetBlockHeaders, payload, static (ref RlpReader inner, ulong requestId) =>
         {
-            var envelope = EthRlp.ReadEnvelope(ref reader, out var requestId);
-            var query = envelope.ReadList();
-            envelope.EnsureEnd();
+            var query = inner.ReadList();
             var origin = HeaderOrigin.Read(ref query);
             var amount = query.ReadUInt64();
             var skip = query.ReadUInt64();
@@ -122,18 +120,10 @@ internal sealed record BlockHeadersMessage(ulong RequestId, IReadOnlyList<BlockH
     public override byte Code => EthMessageCode.BlockHeaders;
 
     public static BlockHeadersMessage Decode(ReadOnlySpan<byte> payload) =>
-        EthRlp.Decode(EthMessageCode.BlockHeaders, payload, static (ref RlpReader reader) =>
-        {
-            var envelope = EthRlp.ReadEnvelope(ref reader, out var requestId);
-            var list = envelope.ReadList();
-            envelope.EnsureEnd();
-            var headers = new BlockHeader[EthRlp.Count(list, "BlockHeaders", "headers", EthLimits.MaxHeaders)];
-            for (var i = 0; i < headers.Length; i++)
-            {
-                headers[i] = BlockHeader.Decode(list.ReadRawItem());
-            }
-            return new BlockHeadersMessage(requestId, headers);
-        });
+        EthRlp.DecodeEnvelope(EthMessageCode.BlockHeaders, payload, static (ref RlpReader inner, ulong requestId) =>
+            new BlockHeadersMessage(
+                requestId,
+                EthRlp.ReadList(ref inner, "BlockHeaders", "headers", EthLimits.MaxHeaders, static (ref RlpReader list, int _) => BlockHeader.Decode(list.ReadRawItem()))));
 
     private int ListPayloadLength()
     {
@@ -160,7 +150,7 @@ internal sealed record BlockHeadersMessage(ulong RequestId, IReadOnlyList<BlockH
 }
 
 /// <summary>GetBlockBodies (0x05): [request-id, [hash, ...]]. Served up to <see cref="EthLimits.MaxBodies"/>.</summary>
-internal sealed record GetBlockBodiesMessage(ulong RequestId, IReadOnlyList<Hash256> Hashes) : EthMessage, IEthExchange
+internal sealed record GetBlockBodiesMessage(ulong RequestId, IReadOnlyList<Hash256> Hashes) : EthHashesRequest(RequestId, Hashes)
 {
     public override byte Code => EthMessageCode.GetBlockBodies;
 
@@ -174,21 +164,7 @@ internal sealed record GetBlockBodiesMessage(ulong RequestId, IReadOnlyList<Hash
     }
 
     public static GetBlockBodiesMessage Decode(ReadOnlySpan<byte> payload) =>
-        EthRlp.Decode(EthMessageCode.GetBlockBodies, payload, static (ref RlpReader reader) =>
-        {
-            var envelope = EthRlp.ReadEnvelope(ref reader, out var requestId);
-            var hashes = EthRlp.ReadHashes(ref envelope, "GetBlockBodies", "hashes", int.MaxValue);
-            envelope.EnsureEnd();
-            return new GetBlockBodiesMessage(requestId, hashes);
-        });
-
-    private protected override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, EthRlp.LengthOfHashes(Hashes.Count));
-
-    private protected override void Write(ref RlpWriter writer)
-    {
-        EthRlp.WriteEnvelope(ref writer, RequestId, EthRlp.LengthOfHashes(Hashes.Count));
-        EthRlp.WriteHashes(ref writer, Hashes);
-    }
+        Decode(EthMessageCode.GetBlockBodies, payload, static (requestId, hashes) => new GetBlockBodiesMessage(requestId, hashes));
 }
 
 /// <summary>
@@ -214,31 +190,18 @@ internal sealed record BlockBodiesMessage : EthMessage, IEthExchange
     public override byte Code => EthMessageCode.BlockBodies;
 
     public static BlockBodiesMessage Decode(ReadOnlySpan<byte> payload) =>
-        EthRlp.Decode(EthMessageCode.BlockBodies, payload, static (ref RlpReader reader) =>
-        {
-            var envelope = EthRlp.ReadEnvelope(ref reader, out var requestId);
-            var list = envelope.ReadList();
-            envelope.EnsureEnd();
-            var bodies = new BlockBody[EthRlp.Count(list, "BlockBodies", "bodies", EthLimits.MaxBodies)];
-            for (var i = 0; i < bodies.Length; i++)
-            {
-                bodies[i] = BlockBody.Decode(list.ReadRawItem());
-            }
-            return new BlockBodiesMessage(requestId, bodies);
-        });
+        EthRlp.DecodeEnvelope(EthMessageCode.BlockBodies, payload, static (ref RlpReader inner, ulong requestId) =>
+            new BlockBodiesMessage(
+                requestId,
+                EthRlp.ReadList(ref inner, "BlockBodies", "bodies", EthLimits.MaxBodies, static (ref RlpReader list, int _) => BlockBody.Decode(list.ReadRawItem()))));
 
-    private protected override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, RlpWriter.LengthOfList(EthRlp.LengthOfRaw(Encoded())));
+    private protected override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, EthRlp.LengthOfRawList(Encoded()));
 
     private protected override void Write(ref RlpWriter writer)
     {
         var encoded = Encoded();
-        var payload = EthRlp.LengthOfRaw(encoded);
-        EthRlp.WriteEnvelope(ref writer, RequestId, RlpWriter.LengthOfList(payload));
-        writer.WriteListHeader(payload);
-        foreach (var body in encoded)
-        {
-            writer.WriteRaw(body);
-        }
+        EthRlp.WriteEnvelope(ref writer, RequestId, EthRlp.LengthOfRawList(encoded));
+        EthRlp.WriteRawList(ref writer, encoded);
     }
 
     private byte[][] Encoded() => _encoded ??= [.. Bodies.Select(b => b.Encode())];

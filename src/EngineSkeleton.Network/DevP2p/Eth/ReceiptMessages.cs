@@ -4,26 +4,12 @@ using EngineSkeleton.Core.Rlp;
 namespace EngineSkeleton.Network.DevP2p.Eth;
 
 /// <summary>GetReceipts (0x0f): [request-id, [blockhash, ...]], the same in eth/68 and eth/69. Bounded by the message size.</summary>
-internal sealed record GetReceiptsMessage(ulong RequestId, IReadOnlyList<Hash256> Hashes) : EthMessage, IEthExchange
+internal sealed record GetReceiptsMessage(ulong RequestId, IReadOnlyList<Hash256> Hashes) : EthHashesRequest(RequestId, Hashes)
 {
     public override byte Code => EthMessageCode.GetReceipts;
 
     public static GetReceiptsMessage Decode(ReadOnlySpan<byte> payload) =>
-        EthRlp.Decode(EthMessageCode.GetReceipts, payload, static (ref RlpReader reader) =>
-        {
-            var envelope = EthRlp.ReadEnvelope(ref reader, out var requestId);
-            var hashes = EthRlp.ReadHashes(ref envelope, "GetReceipts", "hashes", int.MaxValue);
-            envelope.EnsureEnd();
-            return new GetReceiptsMessage(requestId, hashes);
-        });
-
-    private protected override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, EthRlp.LengthOfHashes(Hashes.Count));
-
-    private protected override void Write(ref RlpWriter writer)
-    {
-        EthRlp.WriteEnvelope(ref writer, RequestId, EthRlp.LengthOfHashes(Hashes.Count));
-        EthRlp.WriteHashes(ref writer, Hashes);
-    }
+        Decode(EthMessageCode.GetReceipts, payload, static (requestId, hashes) => new GetReceiptsMessage(requestId, hashes));
 }
 
 /// <summary>
@@ -40,35 +26,24 @@ internal sealed record ReceiptsMessage(ulong RequestId, IReadOnlyList<byte[]> Bl
     public static ReceiptsMessage Empty(ulong requestId) => new(requestId, []);
 
     public static ReceiptsMessage Decode(ReadOnlySpan<byte> payload) =>
-        EthRlp.Decode(EthMessageCode.Receipts, payload, static (ref RlpReader reader) =>
-        {
-            var envelope = EthRlp.ReadEnvelope(ref reader, out var requestId);
-            var list = envelope.ReadList();
-            envelope.EnsureEnd();
-            var blocks = new byte[EthRlp.Count(list, "Receipts", "block receipt lists", EthLimits.MaxReceiptLists)][];
-            for (var i = 0; i < blocks.Length; i++)
-            {
-                var offset = list.Offset;
-                if (!list.PeekIsList)
-                {
-                    throw EthMessageException.Of("Receipts", $"the receipts of block {i} are not a list (at byte {offset})");
-                }
-                blocks[i] = list.ReadRawItem().ToArray();
-            }
-            return new ReceiptsMessage(requestId, blocks);
-        });
+        EthRlp.DecodeEnvelope(EthMessageCode.Receipts, payload, static (ref RlpReader inner, ulong requestId) =>
+            new ReceiptsMessage(
+                requestId,
+                EthRlp.ReadList(ref inner, "Receipts", "block receipt lists", EthLimits.MaxReceiptLists, ReadBlockReceipts)));
 
-    private protected override int EncodedLength() =>
-        EthRlp.LengthOfEnvelope(RequestId, RlpWriter.LengthOfList(EthRlp.LengthOfRaw(BlockReceipts)));
+    private static byte[] ReadBlockReceipts(ref RlpReader list, int block)
+    {
+        var offset = list.Offset;
+        return list.PeekIsList
+            ? list.ReadRawItem().ToArray()
+            : throw EthMessageException.Of("Receipts", $"the receipts of block {block} are not a list (at byte {offset})");
+    }
+
+    private protected override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, EthRlp.LengthOfRawList(BlockReceipts));
 
     private protected override void Write(ref RlpWriter writer)
     {
-        var payload = EthRlp.LengthOfRaw(BlockReceipts);
-        EthRlp.WriteEnvelope(ref writer, RequestId, RlpWriter.LengthOfList(payload));
-        writer.WriteListHeader(payload);
-        foreach (var block in BlockReceipts)
-        {
-            writer.WriteRaw(block);
-        }
+        EthRlp.WriteEnvelope(ref writer, RequestId, EthRlp.LengthOfRawList(BlockReceipts));
+        EthRlp.WriteRawList(ref writer, BlockReceipts);
     }
 }

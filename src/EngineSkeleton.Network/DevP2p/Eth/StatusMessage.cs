@@ -31,19 +31,14 @@ internal sealed record StatusMessage68(uint Version, ulong NetworkId, BigInteger
     : StatusMessage(Version, NetworkId, Genesis, ForkId)
 {
     public static StatusMessage68 Decode(ReadOnlySpan<byte> payload) =>
-        EthRlp.Decode(EthMessageCode.Status, payload, static (ref RlpReader reader) =>
-        {
-            var fields = reader.ReadList();
-            var status = new StatusMessage68(
+        EthRlp.DecodeFields(EthMessageCode.Status, payload, static (ref RlpReader fields) =>
+            new StatusMessage68(
                 EthRlp.ReadUInt32(ref fields, "Status", "version"),
                 fields.ReadUInt64(),
                 fields.ReadBigInteger(),
                 fields.ReadHash256(),
                 fields.ReadHash256(),
-                ForkId.Read(ref fields));
-            fields.EnsureEnd();
-            return status;
-        });
+                ForkId.Read(ref fields)));
 
     private int PayloadLength =>
         RlpWriter.LengthOfUInt64(Version) + RlpWriter.LengthOfUInt64(NetworkId) + RlpWriter.LengthOfBigInteger(TotalDifficulty)
@@ -70,18 +65,13 @@ internal sealed record StatusMessage69(uint Version, ulong NetworkId, Hash256 Ge
     : StatusMessage(Version, NetworkId, Genesis, ForkId)
 {
     public static StatusMessage69 Decode(ReadOnlySpan<byte> payload) =>
-        EthRlp.Decode(EthMessageCode.Status, payload, static (ref RlpReader reader) =>
-        {
-            var fields = reader.ReadList();
-            var status = new StatusMessage69(
+        EthRlp.DecodeFields(EthMessageCode.Status, payload, static (ref RlpReader fields) =>
+            new StatusMessage69(
                 EthRlp.ReadUInt32(ref fields, "Status", "version"),
                 fields.ReadUInt64(),
                 fields.ReadHash256(),
                 ForkId.Read(ref fields),
-                BlockRange.ReadItems(ref fields));
-            fields.EnsureEnd();
-            return status;
-        });
+                BlockRange.ReadItems(ref fields)));
 
     private int PayloadLength =>
         RlpWriter.LengthOfUInt64(Version) + RlpWriter.LengthOfUInt64(NetworkId) + RlpWriter.LengthOfHash256
@@ -131,13 +121,8 @@ internal sealed record BlockRangeUpdateMessage(BlockRange Range) : EthMessage
     public override byte Code => EthMessageCode.BlockRangeUpdate;
 
     public static BlockRangeUpdateMessage Decode(ReadOnlySpan<byte> payload) =>
-        EthRlp.Decode(EthMessageCode.BlockRangeUpdate, payload, static (ref RlpReader reader) =>
-        {
-            var fields = reader.ReadList();
-            var range = BlockRange.ReadItems(ref fields);
-            fields.EnsureEnd();
-            return new BlockRangeUpdateMessage(range);
-        });
+        EthRlp.DecodeFields(EthMessageCode.BlockRangeUpdate, payload, static (ref RlpReader fields) =>
+            new BlockRangeUpdateMessage(BlockRange.ReadItems(ref fields)));
 
     private protected override int EncodedLength() => RlpWriter.LengthOfList(Range.ItemsLength);
 

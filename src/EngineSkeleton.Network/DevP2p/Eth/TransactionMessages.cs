@@ -31,19 +31,12 @@ internal sealed record NewPooledTransactionHashesMessage(byte[] Types, IReadOnly
     public override byte Code => EthMessageCode.NewPooledTransactionHashes;
 
     public static NewPooledTransactionHashesMessage Decode(ReadOnlySpan<byte> payload) =>
-        EthRlp.Decode(EthMessageCode.NewPooledTransactionHashes, payload, static (ref RlpReader reader) =>
+        EthRlp.DecodeFields(EthMessageCode.NewPooledTransactionHashes, payload, static (ref RlpReader fields) =>
         {
             const string name = "NewPooledTransactionHashes";
-            var fields = reader.ReadList();
             var types = fields.ReadBytes().ToArray();
-            var sizeList = fields.ReadList();
-            var sizes = new uint[EthRlp.Count(sizeList, name, "sizes", int.MaxValue)];
-            for (var i = 0; i < sizes.Length; i++)
-            {
-                sizes[i] = EthRlp.ReadUInt32(ref sizeList, name, "size");
-            }
+            var sizes = EthRlp.ReadList(ref fields, name, "sizes", int.MaxValue, static (ref RlpReader list, int _) => EthRlp.ReadUInt32(ref list, name, "size"));
             var hashes = EthRlp.ReadHashes(ref fields, name, "hashes", int.MaxValue);
-            fields.EnsureEnd();
             if (sizes.Length != types.Length || hashes.Length != types.Length)
             {
                 throw EthMessageException.Of(name, $"{types.Length} types, {sizes.Length} sizes and {hashes.Length} hashes: the three must match");
@@ -80,26 +73,12 @@ internal sealed record NewPooledTransactionHashesMessage(byte[] Types, IReadOnly
 }
 
 /// <summary>GetPooledTransactions (0x09): [request-id, [hash, ...]]. Bounded by the message size.</summary>
-internal sealed record GetPooledTransactionsMessage(ulong RequestId, IReadOnlyList<Hash256> Hashes) : EthMessage, IEthExchange
+internal sealed record GetPooledTransactionsMessage(ulong RequestId, IReadOnlyList<Hash256> Hashes) : EthHashesRequest(RequestId, Hashes)
 {
     public override byte Code => EthMessageCode.GetPooledTransactions;
 
     public static GetPooledTransactionsMessage Decode(ReadOnlySpan<byte> payload) =>
-        EthRlp.Decode(EthMessageCode.GetPooledTransactions, payload, static (ref RlpReader reader) =>
-        {
-            var envelope = EthRlp.ReadEnvelope(ref reader, out var requestId);
-            var hashes = EthRlp.ReadHashes(ref envelope, "GetPooledTransactions", "hashes", int.MaxValue);
-            envelope.EnsureEnd();
-            return new GetPooledTransactionsMessage(requestId, hashes);
-        });
-
-    private protected override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, EthRlp.LengthOfHashes(Hashes.Count));
-
-    private protected override void Write(ref RlpWriter writer)
-    {
-        EthRlp.WriteEnvelope(ref writer, RequestId, EthRlp.LengthOfHashes(Hashes.Count));
-        EthRlp.WriteHashes(ref writer, Hashes);
-    }
+        Decode(EthMessageCode.GetPooledTransactions, payload, static (requestId, hashes) => new GetPooledTransactionsMessage(requestId, hashes));
 }
 
 /// <summary>
@@ -113,13 +92,8 @@ internal sealed record PooledTransactionsMessage(ulong RequestId, IReadOnlyList<
     public static PooledTransactionsMessage Empty(ulong requestId) => new(requestId, []);
 
     public static PooledTransactionsMessage Decode(ReadOnlySpan<byte> payload) =>
-        EthRlp.Decode(EthMessageCode.PooledTransactions, payload, static (ref RlpReader reader) =>
-        {
-            var envelope = EthRlp.ReadEnvelope(ref reader, out var requestId);
-            var transactions = EthRlp.ReadTransactions(ref envelope, "PooledTransactions", int.MaxValue);
-            envelope.EnsureEnd();
-            return new PooledTransactionsMessage(requestId, transactions);
-        });
+        EthRlp.DecodeEnvelope(EthMessageCode.PooledTransactions, payload, static (ref RlpReader inner, ulong requestId) =>
+            new PooledTransactionsMessage(requestId, EthRlp.ReadTransactions(ref inner, "PooledTransactions", int.MaxValue)));
 
     private protected override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, EthRlp.LengthOfTransactions(Transactions));
 
