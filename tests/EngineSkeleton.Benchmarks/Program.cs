@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Running;
 using EngineSkeleton.Benchmarks.Backfill;
+using EngineSkeleton.Benchmarks.DevP2p;
 using EngineSkeleton.Benchmarks.Load;
 using EngineSkeleton.Benchmarks.Skeleton;
 
@@ -10,7 +11,8 @@ public static class BenchmarkProgram
     public static int Main(string[] args)
     {
         // "load ..." is the HTTP load tool (Load/LoadCommand.cs), "skeleton ..." the header-sync macro benchmark
-        // (Skeleton/SkeletonSyncCommand.cs), "backfill ..." the body backfill one (Backfill/BackfillCommand.cs);
+        // (Skeleton/SkeletonSyncCommand.cs), "backfill ..." the body backfill one (Backfill/BackfillCommand.cs),
+        // "devp2p ..." the skeleton sync over loopback RLPx against in-process peers (DevP2p/DevP2pSyncCommand.cs);
         // everything else goes to BenchmarkDotNet.
         if (args.Length > 0 && args[0] == "load")
         {
@@ -24,6 +26,11 @@ public static class BenchmarkProgram
         if (args.Length > 0 && args[0] == "backfill")
         {
             return BackfillCommand.RunAsync(args[1..]).GetAwaiter().GetResult();
+        }
+
+        if (args.Length > 0 && args[0] == "devp2p")
+        {
+            return DevP2pSyncCommand.RunAsync(args[1..]).GetAwaiter().GetResult();
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(BenchmarkProgram).Assembly).Run(args);
