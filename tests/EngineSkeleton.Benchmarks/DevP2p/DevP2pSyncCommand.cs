@@ -2,17 +2,16 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using EngineSkeleton.Core.Blocks;
-using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Network.DevP2p;
 using EngineSkeleton.Network.DevP2p.Rlpx;
 using EngineSkeleton.Storage.Skeleton;
-using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Beacon;
 using EngineSkeleton.Sync.Peers;
 using EngineSkeleton.Sync.Skeleton;
 using EngineSkeleton.Testing.Chains;
 using EngineSkeleton.Testing.Peers;
 using Microsoft.Extensions.Logging.Abstractions;
+using static EngineSkeleton.Benchmarks.Skeleton.SkeletonOnly;
 
 namespace EngineSkeleton.Benchmarks.DevP2p;
 
@@ -207,14 +206,6 @@ internal static class DevP2pSyncCommand
         Console.WriteLine(Inv($"{name}: {result.Headers:N0} headers in {result.Elapsed.TotalSeconds:F1} s = {result.Rate:N0} headers/s; ")
             + Inv($"CPU {result.Cpu.TotalSeconds:F1} s = {result.CpuPerHeader:F1} µs/header ({result.Cpu / result.Elapsed:F2} cores); peak RSS {result.PeakRss / 1_000_000.0:F0} MB; {result.Gc}"));
 
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
-    }
-
-    private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
     /// <summary>The networks of one phase, each with its key; disposed together, the syncing one (added last) first.</summary>
     private sealed class DevP2pNodes : IAsyncDisposable
     {
@@ -269,20 +260,6 @@ internal static class DevP2pSyncCommand
         }
 
         public void Left(ISyncPeer peer, string reason)
-        {
-        }
-    }
-
-    private sealed class GenesisOnly(BlockHeader genesis) : IChainLink
-    {
-        public bool IsLinked(ulong number, Hash256 hash) => number == 0 && hash == genesis.Hash;
-    }
-
-    private sealed class NoBackfiller : IBackfiller
-    {
-        public Task<BlockHeader?> SuspendAsync(CancellationToken cancellationToken) => Task.FromResult<BlockHeader?>(null);
-
-        public void Resume()
         {
         }
     }

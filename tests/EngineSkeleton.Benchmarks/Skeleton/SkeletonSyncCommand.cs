@@ -3,13 +3,13 @@ using System.Globalization;
 using EngineSkeleton.Core.Blocks;
 using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Storage.Skeleton;
-using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Beacon;
 using EngineSkeleton.Sync.Peers;
 using EngineSkeleton.Sync.Skeleton;
 using EngineSkeleton.Testing.Chains;
 using EngineSkeleton.Testing.Peers;
 using Microsoft.Extensions.Logging.Abstractions;
+using static EngineSkeleton.Benchmarks.Skeleton.SkeletonOnly;
 
 namespace EngineSkeleton.Benchmarks.Skeleton;
 
@@ -244,26 +244,4 @@ internal static class SkeletonSyncCommand
 
     private static long StoreBytes(string dir) =>
         Directory.EnumerateFiles(dir).Where(f => !f.EndsWith(".lock", StringComparison.Ordinal)).Sum(f => new FileInfo(f).Length);
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
-    }
-
-    private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
-    private sealed class GenesisOnly(BlockHeader genesis) : IChainLink
-    {
-        public bool IsLinked(ulong number, Hash256 hash) => number == 0 && hash == genesis.Hash;
-    }
-
-    private sealed class NoBackfiller : IBackfiller
-    {
-        public Task<BlockHeader?> SuspendAsync(CancellationToken cancellationToken) => Task.FromResult<BlockHeader?>(null);
-
-        public void Resume()
-        {
-        }
-    }
 }
