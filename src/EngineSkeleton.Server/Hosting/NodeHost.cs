@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using EngineSkeleton.Core.Chain;
 using EngineSkeleton.Core.Validation;
 using EngineSkeleton.Network.DevP2p;
+using EngineSkeleton.Network.DevP2p.Rlpx;
 using EngineSkeleton.Network.Rpc;
 using EngineSkeleton.Server.Auth;
 using EngineSkeleton.Server.Engine;
@@ -202,9 +203,11 @@ internal sealed partial class NodeHost : IAsyncDisposable
         services.AddSingleton(LoadOpenRpc());
         services.AddSingleton<EthRpcModule>();
         var nodeKey = NodeKeyFile.LoadOrCreate(p2p.NodeKey ?? Path.Combine(dataDir, "nodekey"), loggerFactory.CreateLogger("EngineSkeleton"));
+        // Made by a factory, so the container owns and disposes it, after the network that resolved it.
+        services.AddSingleton(_ => nodeKey);
         services.AddSingleton(sp => new DevP2pNetwork(
             p2p.ToNetworkOptions(),
-            nodeKey,
+            sp.GetRequiredService<NodeKey>(),
             new ChainStoreEthChain(store, chain.Spec),
             new SyncPeerSink(sp.GetRequiredService<SkeletonSync>(), sp.GetRequiredService<PeerSet>()),
             sp.GetRequiredService<TimeProvider>(),
@@ -220,7 +223,6 @@ internal sealed partial class NodeHost : IAsyncDisposable
         app.Lifetime.ApplicationStopped.Register(peerHttp.Dispose);
         app.Lifetime.ApplicationStarted.Register(skeleton.Start);
         var devp2p = app.Services.GetRequiredService<DevP2pNetwork>();
-        app.Lifetime.ApplicationStopped.Register(nodeKey.Dispose);
         // The container disposes the loop (terminate, suspend the backfiller) when the host stops.
         var eth = app.Services.GetRequiredService<EthRpcModule>();
         var engine = app.UseJsonRpc(
