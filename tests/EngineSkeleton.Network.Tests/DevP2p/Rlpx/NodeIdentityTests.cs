@@ -60,13 +60,13 @@ public sealed class NodeIdentityTests
 
     public static TheoryData<string, string, string, int, int, string> GoodUrls => new()
     {
-        { "an IPv4 node with one port for TCP and discovery", $"enode://{ValidId}@10.3.58.6:30303", "10.3.58.6", 30303, 30303, $"enode://{ValidId}@10.3.58.6:30303" },
-        { "discport sets the UDP port", $"enode://{ValidId}@10.3.58.6:30303?discport=30301", "10.3.58.6", 30303, 30301, $"enode://{ValidId}@10.3.58.6:30303?discport=30301" },
+        { "an IPv4 node with one port for TCP and discovery", $"enode://{ValidId}@127.3.58.6:30303", "127.3.58.6", 30303, 30303, $"enode://{ValidId}@127.3.58.6:30303" },
+        { "discport sets the UDP port", $"enode://{ValidId}@127.3.58.6:30303?discport=30301", "127.3.58.6", 30303, 30301, $"enode://{ValidId}@127.3.58.6:30303?discport=30301" },
         { "discport equal to the TCP port is not written back", $"enode://{ValidId}@127.0.0.1:1?discport=1", "127.0.0.1", 1, 1, $"enode://{ValidId}@127.0.0.1:1" },
         { "an IPv6 host in brackets, written back in canonical form", $"enode://{ValidId}@[2001:DB8::0:1]:30303", "2001:db8::1", 30303, 30303, $"enode://{ValidId}@[2001:db8::1]:30303" },
         { "a DNS name is kept as it is, not resolved", $"enode://{ValidId}@boot.example.org:30303", "boot.example.org", 30303, 30303, $"enode://{ValidId}@boot.example.org:30303" },
-        { "upper-case hex in the id is accepted and written lower case", $"enode://{ValidId.ToUpperInvariant()}@10.0.0.1:0", "10.0.0.1", 0, 0, $"enode://{ValidId}@10.0.0.1:0" },
-        { "unknown query parameters are ignored, as geth ignores them", $"enode://{ValidId}@10.0.0.1:30303?foo=bar&discport=5", "10.0.0.1", 30303, 5, $"enode://{ValidId}@10.0.0.1:30303?discport=5" },
+        { "upper-case hex in the id is accepted and written lower case", $"enode://{ValidId.ToUpperInvariant()}@127.0.0.1:0", "127.0.0.1", 0, 0, $"enode://{ValidId}@127.0.0.1:0" },
+        { "unknown query parameters are ignored, as geth ignores them", $"enode://{ValidId}@127.0.0.1:30303?foo=bar&discport=5", "127.0.0.1", 30303, 5, $"enode://{ValidId}@127.0.0.1:30303?discport=5" },
     };
 
     [Theory]
@@ -87,19 +87,19 @@ public sealed class NodeIdentityTests
     public static TheoryData<string, string?, string> BadUrls => new()
     {
         { "nothing", "", "empty" },
-        { "another scheme", $"http://{ValidId}@10.0.0.1:30303", "must start with 'enode://'" },
+        { "another scheme", $"http://{ValidId}@127.0.0.1:30303", "must start with 'enode://'" },
         { "the incomplete form has no address to dial", $"enode://{ValidId}", "no '@host:port'" },
-        { "a short id", $"enode://{ValidId[..126]}@10.0.0.1:30303", "128 hex digits, found 126" },
-        { "an id with a non-hex digit", $"enode://{ValidId[..127]}g@10.0.0.1:30303", "128 hex digits" },
-        { "an id that is not on the curve", $"enode://{new string('1', 128)}@10.0.0.1:30303", "not a secp256k1 public key" },
-        { "no port", $"enode://{ValidId}@10.0.0.1", "no ':port'" },
-        { "a port above 65535", $"enode://{ValidId}@10.0.0.1:65536", "port '65536'" },
-        { "a negative port", $"enode://{ValidId}@10.0.0.1:-1", "port '-1'" },
+        { "a short id", $"enode://{ValidId[..126]}@127.0.0.1:30303", "128 hex digits, found 126" },
+        { "an id with a non-hex digit", $"enode://{ValidId[..127]}g@127.0.0.1:30303", "128 hex digits" },
+        { "an id that is not on the curve", $"enode://{new string('1', 128)}@127.0.0.1:30303", "not a secp256k1 public key" },
+        { "no port", $"enode://{ValidId}@127.0.0.1", "no ':port'" },
+        { "a port above 65535", $"enode://{ValidId}@127.0.0.1:65536", "port '65536'" },
+        { "a negative port", $"enode://{ValidId}@127.0.0.1:-1", "port '-1'" },
         { "no host", $"enode://{ValidId}@:30303", "no host" },
         { "IPv6 without brackets", $"enode://{ValidId}@2001:db8::1:30303", "in brackets" },
-        { "a bracketed host that is not IPv6", $"enode://{ValidId}@[10.0.0.1]:30303", "not an IPv6 address" },
+        { "a bracketed host that is not IPv6", $"enode://{ValidId}@[127.0.0.1]:30303", "not an IPv6 address" },
         { "a host with spaces", $"enode://{ValidId}@bad host:30303", "neither an IP address nor a host name" },
-        { "a discport that is not a port", $"enode://{ValidId}@10.0.0.1:30303?discport=x", "discport 'x'" },
+        { "a discport that is not a port", $"enode://{ValidId}@127.0.0.1:30303?discport=x", "discport 'x'" },
     };
 
     [Theory]
