@@ -5,9 +5,9 @@ namespace EngineSkeleton.Network.Rpc;
 
 /// <summary>
 /// One call of a batch. Parameters are JSON scalars: a string (a hex quantity or hash), then optionally a boolean
-/// (full transactions or not) or another string (an index).
+/// (full transactions or not) or another string (an index); none when <c>Param</c> is null (eth_chainId).
 /// </summary>
-internal sealed record JsonRpcCall(string Method, string Param, object? Second = null)
+internal sealed record JsonRpcCall(string Method, string? Param, object? Second = null)
 {
     public void Write(Utf8JsonWriter writer, int id)
     {
@@ -16,7 +16,10 @@ internal sealed record JsonRpcCall(string Method, string Param, object? Second =
         writer.WriteNumber("id"u8, id);
         writer.WriteString("method"u8, Method);
         writer.WriteStartArray("params"u8);
-        writer.WriteStringValue(Param);
+        if (Param is not null)
+        {
+            writer.WriteStringValue(Param);
+        }
         switch (Second)
         {
             case null:

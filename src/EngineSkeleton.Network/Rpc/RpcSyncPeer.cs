@@ -35,6 +35,12 @@ public sealed partial class RpcSyncPeer : ISyncPeer
     private readonly RpcBodies _bodies;
     private readonly ILogger _logger;
     private RpcNodeCapabilities? _capabilities;
+    private string? _refusal;
+
+    /// <summary>How a refusal for serving another chain begins (skeleton_status, the diagnostics and the metrics match it).</summary>
+    public const string OtherChain = "serves another chain";
+
+    private const string ChainIdMethod = "eth_chainId";
 
     /// <param name="url">The node's JSON-RPC URL.</param>
     /// <param name="http">Sends the requests; the caller owns it.</param>
@@ -82,6 +88,14 @@ public sealed partial class RpcSyncPeer : ISyncPeer
     }
 
     public override string ToString() => $"rpc peer {Id}";
+
+    /// <summary>
+    /// Contacts the node once, as its first request would, so a node on another chain is refused at startup rather than
+    /// when the first head arrives. Throws <see cref="PeerException"/> with the reason (a refusal begins with
+    /// <see cref="OtherChain"/>).
+    /// </summary>
+    public Task CheckChainAsync(CancellationToken cancellationToken) =>
+        GuardAsync(async () => await CapabilitiesAsync(cancellationToken), "first contact", cancellationToken);
 
     private async Task<IReadOnlyList<BlockHeader>> HeadersReverseAsync(ulong origin, int count, CancellationToken cancellationToken)
     {
@@ -167,29 +181,43 @@ public sealed partial class RpcSyncPeer : ISyncPeer
     }
 
     /// <summary>
-    /// Probes, once, which debug methods the node serves: the raw genesis header and block must decode and hash to
-    /// the genesis hash eth_getBlockByNumber gives. A method the node lacks (-32601), refuses a number for
-    /// (-32602, as a by-hash-only node would) or answers wrongly is not used; JSON blocks serve instead. Racing
-    /// first requests may probe twice; the answers agree.
+    /// Probes, once, which chain the node serves and which debug methods: its block 0 must be our genesis (when
+    /// <see cref="RpcSyncPeerOptions.ExpectedGenesis"/> is set) and its eth_chainId our chain id (when
+    /// <see cref="RpcSyncPeerOptions.ExpectedChainId"/> is set and the node serves it), else the node is refused for
+    /// good, both values named; the raw genesis header and block must decode and hash to the genesis hash
+    /// eth_getBlockByNumber gives. A method the node lacks (-32601), refuses a number for (-32602, as a by-hash-only
+    /// node would) or answers wrongly is not used; JSON blocks serve instead. Racing first requests may probe twice;
+    /// the answers agree.
     /// </summary>
     private async Task<RpcNodeCapabilities> CapabilitiesAsync(CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _refusal) is { } refusal)
+        {
+            throw new PeerException(refusal);
+        }
         if (Capabilities is { } known)
         {
             return known;
         }
-        JsonRpcCall[] calls =
+        List<JsonRpcCall> calls =
         [
             new(BlockByNumberMethod, "0x0", false),
             new(RawHeaderMethod, "0x0"),
             new(RawBlockMethod, "0x0"),
         ];
-        using var batch = await _client.SendAsync(calls, cancellationToken);
-        if (batch[0].Error is not null || batch[0].IsNull
-            || !RpcBlockJson.TryReadNumberAndHash(batch[0].Result, out var number, out var genesis, out _)
-            || number != 0)
+        if (Options.ExpectedChainId is not null)
         {
-            throw new PeerException($"no genesis block from {BlockByNumberMethod}(0x0): {batch[0].Error?.ToString() ?? "a malformed block"}");
+            calls.Add(new(ChainIdMethod, null));
+        }
+        using var batch = await _client.SendAsync([.. calls], cancellationToken);
+        var genesis = GenesisOf(batch[0]);
+        if (Options.ExpectedGenesis is { } ours && genesis != ours)
+        {
+            Refuse($"{OtherChain}: its genesis is {genesis}, ours is {ours}");
+        }
+        if (Options.ExpectedChainId is { } ourId && ChainIdOf(batch[3]) is { } theirId && theirId != ourId)
+        {
+            Refuse($"{OtherChain}: its chain id is {theirId}, ours is {ourId}");
         }
         var rawHeaders = Probe(batch[1], calls[1], genesis, static rlp => BlockHeader.TryDecode(rlp, out var h, out _) ? h.Hash : null);
         var rawBlocks = Probe(batch[2], calls[2], genesis, static rlp => Block.TryDecode(rlp, out var b, out _) ? b.Hash : null);
@@ -197,6 +225,48 @@ public sealed partial class RpcSyncPeer : ISyncPeer
         Volatile.Write(ref _capabilities, capabilities);
         Log.Capabilities(_logger, Id, rawHeaders, rawBlocks, genesis);
         return capabilities;
+    }
+
+    /// <summary>
+    /// The hash of the node's block 0, or why it gave none, in an operator's words: a node that answers null for
+    /// block 0 has pruned or never had it, which is not the same as sending a malformed block.
+    /// </summary>
+    private static Hash256 GenesisOf(JsonRpcAnswer answer)
+    {
+        if (answer.Error is { } error)
+        {
+            throw new PeerException($"does not serve block 0: {BlockByNumberMethod}(0x0) answered error {error}");
+        }
+        if (answer.IsNull)
+        {
+            throw new PeerException($"does not serve block 0 ({BlockByNumberMethod}(0x0) answered null): its history is pruned, or it is still starting");
+        }
+        if (!RpcBlockJson.TryReadNumberAndHash(answer.Result, out var number, out var genesis, out var why))
+        {
+            throw new PeerException($"answered {BlockByNumberMethod}(0x0) with a block we cannot read: {why}");
+        }
+        if (number != 0)
+        {
+            throw new PeerException($"answered {BlockByNumberMethod}(0x0) with block #{number}");
+        }
+        return genesis;
+    }
+
+    /// <summary>The chain id the node names, or null if it does not serve eth_chainId or answers something unreadable.</summary>
+    private static ulong? ChainIdOf(JsonRpcAnswer answer) =>
+        answer.Error is null && answer.Result.ValueKind == JsonValueKind.String
+        && answer.Result.GetString() is { Length: > 2 } hex && hex.StartsWith("0x", StringComparison.Ordinal)
+        && ulong.TryParse(hex.AsSpan(2), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var id)
+            ? id
+            : null;
+
+    /// <summary>Refuses the node for good: every later request fails with the same reason, without asking it.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void Refuse(string reason)
+    {
+        Volatile.Write(ref _refusal, reason);
+        Log.OtherChain(_logger, Id, reason);
+        throw new PeerException(reason);
     }
 
     private bool Probe(JsonRpcAnswer answer, JsonRpcCall call, Hash256 genesis, Func<byte[], Hash256?> hashOf)
@@ -256,6 +326,9 @@ public sealed partial class RpcSyncPeer : ISyncPeer
 
         [LoggerMessage(401, LogLevel.Debug, "RPC peer does not serve a raw method id={Peer} call={Call} answer={Answer}")]
         public static partial void NotServed(ILogger logger, string peer, string call, string answer);
+
+        [LoggerMessage(403, LogLevel.Warning, "RPC peer refused id={Peer} reason={Reason}")]
+        public static partial void OtherChain(ILogger logger, string peer, string reason);
 
         [LoggerMessage(402, LogLevel.Debug, "RPC peer request failed id={Peer} request={Request} reason={Reason}")]
         public static partial void RequestFailed(ILogger logger, string peer, string request, string reason);

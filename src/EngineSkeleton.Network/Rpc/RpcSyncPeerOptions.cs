@@ -1,3 +1,5 @@
+using EngineSkeleton.Core.Primitives;
+
 namespace EngineSkeleton.Network.Rpc;
 
 /// <summary>
@@ -50,6 +52,18 @@ public sealed record RpcSyncPeerOptions
     /// of ~0.5 MB each in hex; it bounds what a hostile endpoint can make us buffer.
     /// </summary>
     public long MaxResponseBytes { get; init; } = 128L * 1024 * 1024;
+
+    /// <summary>
+    /// Our genesis hash: a node whose block 0 has another hash serves another chain and is refused at its first
+    /// contact, both hashes named. Null skips the check (a node anchored at a checkpoint, whose genesis it never asks).
+    /// </summary>
+    public Hash256? ExpectedGenesis { get; init; }
+
+    /// <summary>
+    /// Our chain id: a node whose <c>eth_chainId</c> differs is refused at its first contact. Null skips the check, as
+    /// does a node that does not serve <c>eth_chainId</c>.
+    /// </summary>
+    public ulong? ExpectedChainId { get; init; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value.</summary>
     public void Validate()

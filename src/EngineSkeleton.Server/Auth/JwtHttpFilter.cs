@@ -9,19 +9,19 @@ namespace EngineSkeleton.Server.Auth;
 internal static class JwtHttpFilter
 {
     /// <summary>
-    /// Returns true when the request may proceed; otherwise the response is already a 401.
+    /// Returns the check's result: the request may proceed when it is valid; otherwise the response is already a 401.
     /// </summary>
     /// <remarks>
     /// geth (node/jwt_handler.go) answers 401 with a text/plain reason ("missing token", "stale token"...). docs/rpc.md
     /// asks for a JSON-RPC body, so the same reason goes into <c>{"jsonrpc":"2.0","id":null,"error":{"code":-32000,
     /// "message":...}}</c>: -32000 is geth's generic server error, and the id is null because the body was not read.
     /// </remarks>
-    public static async ValueTask<bool> AuthorizeAsync(HttpContext context, JwtValidator validator)
+    public static async ValueTask<JwtValidationResult> AuthorizeAsync(HttpContext context, JwtValidator validator)
     {
         var result = await validator.ValidateHeaderAsync(context.Request.Headers.Authorization.ToString()).ConfigureAwait(false);
         if (result.IsValid)
         {
-            return true;
+            return result;
         }
 
         var body = RpcWire.Error(default, RpcErrorCodes.ServerError, result.Message);
@@ -31,6 +31,6 @@ internal static class JwtHttpFilter
         // RFC 6750 §3: tell the client which scheme to use.
         context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
         await context.Response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
-        return false;
+        return result;
     }
 }

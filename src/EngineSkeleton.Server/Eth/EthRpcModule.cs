@@ -5,6 +5,7 @@ using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Network.DevP2p;
 using EngineSkeleton.Server.Engine;
 using EngineSkeleton.Server.Engine.Wire;
+using EngineSkeleton.Server.Observability;
 using EngineSkeleton.Server.Rpc;
 using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Sync.Beacon;
@@ -16,7 +17,7 @@ namespace EngineSkeleton.Server.Eth;
 /// Read methods served on both ports (docs/rpc.md) over what the node has: eth_, net_, web3_, skeleton_, rpc_.
 /// eth_getBlockBy* return transaction hashes whatever fullTx asks: the node keeps transactions as bytes, unexecuted.
 /// </summary>
-internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync sync, OpenRpcDocument discovery, DevP2pNetwork devp2p)
+internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync sync, OpenRpcDocument discovery, DevP2pNetwork devp2p, NodeDiagnostics? diagnostics = null)
 {
     [JsonRpcMethod("eth_chainId")]
     public string ChainId() => Params.Quantity(spec.ChainId);
@@ -123,9 +124,14 @@ internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync
                 ["headNumber"] = Params.Quantity(store.HeadHeader.Number),
                 ["safe"] = store.SafeHash?.ToString(),
                 ["finalized"] = store.FinalizedHash?.ToString(),
+                ["anchorNumber"] = Params.Quantity(store.AnchorHeader.Number),
             },
+            ["diagnostics"] = Diagnostics(),
         };
     }
+
+    /// <summary>skeleton_status' "diagnostics": what an operator should act on, one line each (docs/operations.md).</summary>
+    private object[] Diagnostics() => diagnostics is null ? [] : DiagnosticsJson.ToObjects(diagnostics.Current());
 
     /// <summary>
     /// skeleton_status' "state": the names operators and scripts have read since the field existed, so a renamed

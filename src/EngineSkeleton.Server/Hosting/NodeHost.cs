@@ -11,6 +11,7 @@ using EngineSkeleton.Server.Engine.Bodies;
 using EngineSkeleton.Server.Engine.Forkchoice;
 using EngineSkeleton.Server.Engine.NewPayload;
 using EngineSkeleton.Server.Eth;
+using EngineSkeleton.Server.Observability;
 using EngineSkeleton.Server.Rpc;
 using EngineSkeleton.Storage;
 using EngineSkeleton.Storage.Chain;
@@ -72,6 +73,9 @@ internal sealed partial class NodeHost : IAsyncDisposable
     public RpcEndpoint EngineEndpoint { get; }
 
     public RpcEndpoint HttpEndpoint { get; }
+
+    /// <summary>Completes once every --sync.rpc peer was contacted at startup (and one on another chain refused).</summary>
+    internal Task RpcPeersContacted { get; private init; } = Task.CompletedTask;
 
     /// <summary>The devp2p transport: its listener starts with the node, after a fresh datadir's checkpoint is fetched.</summary>
     public DevP2pNetwork DevP2p { get; }
@@ -202,6 +206,8 @@ internal sealed partial class NodeHost : IAsyncDisposable
         services.AddSingleton<EngineRpcModule>();
         services.AddSingleton(LoadOpenRpc());
         services.AddSingleton<EthRpcModule>();
+        var facts = new OperatorFacts(dataDir, sync.Rpc, p2p.BootnodeList.Count, $"http://{auth.Addr}:{enginePort}", secretPath, chain.Anchor.Header.Hash, chain.Spec.ChainId);
+        AddObservability(services, facts);
         var nodeKey = NodeKeyFile.LoadOrCreate(p2p.NodeKey ?? Path.Combine(dataDir, "nodekey"), loggerFactory.CreateLogger("EngineSkeleton"));
         // Made by a factory, so the container owns and disposes it, after the network that resolved it.
         services.AddSingleton(_ => nodeKey);
@@ -209,20 +215,30 @@ internal sealed partial class NodeHost : IAsyncDisposable
             p2p.ToNetworkOptions(),
             sp.GetRequiredService<NodeKey>(),
             new ChainStoreEthChain(store, chain.Spec),
-            new SyncPeerSink(sp.GetRequiredService<SkeletonSync>(), sp.GetRequiredService<PeerSet>()),
+            new SyncPeerSink(sp.GetRequiredService<SkeletonSync>(), sp.GetRequiredService<PeerSet>(), sp.GetRequiredService<NodeMetrics>()),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>()));
 
         var app = builder.Build();
         var skeleton = app.Services.GetRequiredService<SkeletonSync>();
         var peerHttp = new HttpClient { Timeout = Timeout.InfiniteTimeSpan }; // each request is bounded by the peer's own pipeline
+        // A node anchored at a checkpoint never asks for its peers' genesis (hardhat's block 0 differs from the
+        // genesis.json it writes); the checkpoint fetch checks the anchor's hash instead.
+        var peerOptions = RpcSyncPeerOptions.Default with { ExpectedGenesis = checkpoint is null ? chain.Anchor.Header.Hash : null, ExpectedChainId = chain.Spec.ChainId };
+        var rpcPeers = new List<(RpcSyncPeer Peer, ISyncPeer Registered)>();
         foreach (var url in sync.Rpc)
         {
-            skeleton.AddPeer(new RpcSyncPeer(new Uri(url), peerHttp, time: time ?? TimeProvider.System, logger: app.Services.GetRequiredService<ILogger<RpcSyncPeer>>()));
+            var peer = new RpcSyncPeer(new Uri(url), peerHttp, peerOptions, time ?? TimeProvider.System, app.Services.GetRequiredService<ILogger<RpcSyncPeer>>());
+            var measured = new MeasuredSyncPeer(peer, MeasuredSyncPeer.Rpc, app.Services.GetRequiredService<NodeMetrics>());
+            rpcPeers.Add((peer, measured));
+            skeleton.AddPeer(measured);
         }
         app.Lifetime.ApplicationStopped.Register(peerHttp.Dispose);
         app.Lifetime.ApplicationStarted.Register(skeleton.Start);
+        var contacted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        app.Lifetime.ApplicationStarted.Register(() => StartObservability(app, rpcPeers, contacted));
         var devp2p = app.Services.GetRequiredService<DevP2pNetwork>();
+        app.UseStatusPage(httpPort);
         // The container disposes the loop (terminate, suspend the backfiller) when the host stops.
         var eth = app.Services.GetRequiredService<EthRpcModule>();
         var engine = app.UseJsonRpc(
@@ -249,7 +265,10 @@ internal sealed partial class NodeHost : IAsyncDisposable
             Log.RpcPeer(logger, url);
         }
         loggerFactory.Dispose();
-        return new NodeHost(app, store, skeletonStore, chain, secret, secretPath, enginePort, httpPort, engine, readOnly, pendingCheckpoint, devp2p);
+        return new NodeHost(app, store, skeletonStore, chain, secret, secretPath, enginePort, httpPort, engine, readOnly, pendingCheckpoint, devp2p)
+        {
+            RpcPeersContacted = contacted.Task,
+        };
     }
 
     /// <summary>
@@ -312,8 +331,53 @@ internal sealed partial class NodeHost : IAsyncDisposable
 
     private static void MapOperatorEndpoints(WebApplication app, int httpPort, EthRpcModule eth)
     {
-        app.MapGet("/health", () => Results.Text("ok\n")).RequireHost($"*:{httpPort}");
+        app.MapNodeHealth(httpPort);
         app.MapGet("/status", () => Results.Json(eth.SkeletonStatus(), RpcJson.Options)).RequireHost($"*:{httpPort}");
+        app.MapNodeMetrics(httpPort);
+    }
+
+    /// <summary>Metrics, diagnostics and health (docs/operations.md): the RPC endpoints report to the monitor they find here.</summary>
+    private static void AddObservability(IServiceCollection services, OperatorFacts facts)
+    {
+        services.AddSingleton(facts);
+        services.AddSingleton<NodeMetrics>();
+        services.AddSingleton<EngineApiMonitor>();
+        services.AddSingleton<IRpcObserver>(sp => sp.GetRequiredService<EngineApiMonitor>());
+        services.AddSingleton<NodeDiagnostics>();
+        services.AddSingleton<ScrapeGauges>();
+        services.AddNodeHealthChecks();
+    }
+
+    /// <summary>
+    /// Once the listeners are up: the gauges read at each scrape, the diagnostics' log, and each --sync.rpc peer
+    /// contacted once, so one on another chain is refused now, with both genesis hashes, not when the first head comes.
+    /// </summary>
+    private static void StartObservability(WebApplication app, IReadOnlyList<(RpcSyncPeer Peer, ISyncPeer Registered)> rpcPeers, TaskCompletionSource contacted)
+    {
+        app.Services.GetRequiredService<ScrapeGauges>().Attach();
+        app.Services.GetRequiredService<NodeDiagnostics>().Start();
+        var peers = app.Services.GetRequiredService<PeerSet>();
+        var stopping = app.Lifetime.ApplicationStopping;
+        var contacts = new List<Task>(rpcPeers.Count);
+        foreach (var (peer, registered) in rpcPeers)
+        {
+            contacts.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    await peer.CheckChainAsync(stopping).ConfigureAwait(false);
+                }
+                catch (PeerException e) when (e.Message.StartsWith(RpcSyncPeer.OtherChain, StringComparison.Ordinal))
+                {
+                    peers.Drop(registered, e.Message);
+                }
+                catch (Exception e) when (e is PeerException or OperationCanceledException)
+                {
+                    // Not up yet, or stopping: the sync's first request to it contacts it again.
+                }
+            }, CancellationToken.None));
+        }
+        _ = Task.WhenAll(contacts).ContinueWith(_ => contacted.TrySetResult(), TaskScheduler.Default);
     }
 
     private static OpenRpcDocument LoadOpenRpc()

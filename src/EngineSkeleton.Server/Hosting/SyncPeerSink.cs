@@ -9,9 +9,10 @@ namespace EngineSkeleton.Server.Hosting;
 /// backfiller share, as a <c>--sync.rpc</c> peer does at startup; a peer that disconnected leaves it, so nothing is asked
 /// of a closed connection.
 /// </summary>
-internal sealed class SyncPeerSink(SkeletonSync skeleton, PeerSet peers) : IDevP2pPeerSink
+internal sealed class SyncPeerSink(SkeletonSync skeleton, PeerSet peers, EngineSkeleton.Server.Observability.NodeMetrics? metrics = null) : IDevP2pPeerSink
 {
-    public void Joined(ISyncPeer peer) => skeleton.AddPeer(peer);
+    public void Joined(ISyncPeer peer) =>
+        skeleton.AddPeer(metrics is null ? peer : new EngineSkeleton.Server.Observability.MeasuredSyncPeer(peer, EngineSkeleton.Server.Observability.MeasuredSyncPeer.DevP2p, metrics));
 
     public void Left(ISyncPeer peer, string reason) => peers.Remove(peer);
 }

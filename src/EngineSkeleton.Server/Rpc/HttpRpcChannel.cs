@@ -32,11 +32,11 @@ internal sealed partial class HttpRpcChannel : IJsonRpcMessageHandler, IJsonRpcM
     private long _nextId;
     private volatile bool _faulted;
 
-    public HttpRpcChannel(RpcMethodTable methods, JsonSerializerOptions json, ILogger logger)
+    public HttpRpcChannel(RpcMethodTable methods, JsonSerializerOptions json, ILogger logger, string endpoint = "", IRpcObserver? observer = null)
     {
         _logger = logger;
         _formatter = new SystemTextJsonFormatter { JsonSerializerOptions = json };
-        _rpc = new TargetJsonRpc(this, methods, logger);
+        _rpc = new TargetJsonRpc(this, methods, logger, endpoint, observer);
         _rpc.Disconnected += OnDisconnected;
         _rpc.StartListening();
     }

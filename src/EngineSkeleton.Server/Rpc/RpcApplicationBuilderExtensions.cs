@@ -17,7 +17,7 @@ internal static class RpcApplicationBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
         var services = app.ApplicationServices;
-        var endpoint = new RpcEndpoint(options, targets, json, jwt, services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance);
+        var endpoint = new RpcEndpoint(options, targets, json, jwt, services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance, services.GetService<IRpcObserver>());
         services.GetService<IHostApplicationLifetime>()?.ApplicationStopped.Register(
             static state => ((RpcEndpoint)state!).DisposeAsync().AsTask().GetAwaiter().GetResult(),
             endpoint);

@@ -24,7 +24,7 @@ internal sealed partial class RpcEndpoint
         Log.WebSocketOpened(_logger, Options.Name, remote);
         var formatter = new SystemTextJsonFormatter { JsonSerializerOptions = _json };
         using var bounded = new BoundedWebSocket(socket, Options.MaxRequestBodyBytes);
-        using var rpc = new TargetJsonRpc(new SanitizingWebSocketMessageHandler(bounded, formatter), _methods, _logger);
+        using var rpc = new TargetJsonRpc(new SanitizingWebSocketMessageHandler(bounded, formatter), _methods, _logger, Options.Name, _observer);
         var reason = "closed";
         var status = WebSocketCloseStatus.NormalClosure;
         rpc.Disconnected += (_, e) =>

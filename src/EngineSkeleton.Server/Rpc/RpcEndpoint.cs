@@ -13,6 +13,7 @@ internal sealed partial class RpcEndpoint : IAsyncDisposable
     private readonly RpcMethodTable _methods;
     private readonly JsonSerializerOptions _json;
     private readonly JwtValidator? _jwt;
+    private readonly IRpcObserver? _observer;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private HttpRpcChannel _channel;
@@ -23,7 +24,8 @@ internal sealed partial class RpcEndpoint : IAsyncDisposable
     /// <param name="json">The host's serializer options for parameters and results (JsonElement, records).</param>
     /// <param name="jwt">Required exactly when <see cref="RpcEndpointOptions.RequireJwt"/> is set.</param>
     /// <param name="loggerFactory">For the endpoint's and its dispatchers' logs.</param>
-    public RpcEndpoint(RpcEndpointOptions options, IEnumerable<object> targets, JsonSerializerOptions json, JwtValidator? jwt, ILoggerFactory loggerFactory)
+    /// <param name="observer">Told of every call and authentication (metrics, diagnostics); none if null.</param>
+    public RpcEndpoint(RpcEndpointOptions options, IEnumerable<object> targets, JsonSerializerOptions json, JwtValidator? jwt, ILoggerFactory loggerFactory, IRpcObserver? observer = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(json);
@@ -42,8 +44,9 @@ internal sealed partial class RpcEndpoint : IAsyncDisposable
         _methods = RpcMethodTable.Build(targets);
         _json = json;
         _jwt = jwt;
+        _observer = observer;
         _logger = loggerFactory.CreateLogger<RpcEndpoint>();
-        _channel = new HttpRpcChannel(_methods, json, _logger);
+        _channel = new HttpRpcChannel(_methods, json, _logger, options.Name, observer);
         Log.EndpointReady(_logger, options.Name, options.Port, options.Path, options.RequireJwt, _methods.Names.Count);
     }
 
@@ -96,10 +99,15 @@ internal sealed partial class RpcEndpoint : IAsyncDisposable
 
     private async Task HandleCoreAsync(HttpContext context)
     {
-        if (_jwt is not null && !await JwtHttpFilter.AuthorizeAsync(context, _jwt).ConfigureAwait(false))
+        if (_jwt is not null)
         {
-            Log.Unauthorized(_logger, Options.Name, context.Connection.RemoteIpAddress?.ToString() ?? "?");
-            return;
+            var auth = await JwtHttpFilter.AuthorizeAsync(context, _jwt).ConfigureAwait(false);
+            _observer?.Authenticated(Options.Name, auth);
+            if (!auth.IsValid)
+            {
+                Log.Unauthorized(_logger, Options.Name, context.Connection.RemoteIpAddress?.ToString() ?? "?");
+                return;
+            }
         }
 
         if (context.WebSockets.IsWebSocketRequest)
@@ -144,7 +152,7 @@ internal sealed partial class RpcEndpoint : IAsyncDisposable
                 if (!_channel.IsAlive && !_disposed)
                 {
                     Log.ChannelRestarted(_logger, Options.Name);
-                    _channel = new HttpRpcChannel(_methods, _json, _logger);
+                    _channel = new HttpRpcChannel(_methods, _json, _logger, Options.Name, _observer);
                 }
 
                 return _channel;

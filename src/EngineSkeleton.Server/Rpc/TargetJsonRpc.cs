@@ -12,11 +12,15 @@ namespace EngineSkeleton.Server.Rpc;
 internal sealed partial class TargetJsonRpc : JsonRpc
 {
     private readonly ILogger _logger;
+    private readonly string _endpoint;
+    private readonly IRpcObserver? _observer;
 
-    public TargetJsonRpc(IJsonRpcMessageHandler handler, RpcMethodTable methods, ILogger logger)
+    public TargetJsonRpc(IJsonRpcMessageHandler handler, RpcMethodTable methods, ILogger logger, string endpoint = "", IRpcObserver? observer = null)
         : base(handler)
     {
         _logger = logger;
+        _endpoint = endpoint;
+        _observer = observer;
         // StreamJsonRpc's own tracing goes to a DefaultTraceListener; our logs say what an operator needs.
         TraceSource = new TraceSource(nameof(TargetJsonRpc), SourceLevels.Off);
         // Requests from different HTTP clients are independent: run them concurrently on the thread pool instead of
@@ -25,6 +29,23 @@ internal sealed partial class TargetJsonRpc : JsonRpc
         SynchronizationContext = null;
         CancelLocallyInvokedMethodsWhenConnectionIsClosed = true;
         methods.AddTo(this);
+    }
+
+    /// <summary>
+    /// Every call that reached a target, over HTTP and WebSocket alike, timed from dispatch to its answer (the
+    /// handler's own time, not the transport's): what the metrics count by method and outcome.
+    /// </summary>
+    protected override async ValueTask<JsonRpcMessage> DispatchRequestAsync(JsonRpcRequest request, TargetMethod targetMethod, CancellationToken cancellationToken)
+    {
+        if (_observer is null)
+        {
+            return await base.DispatchRequestAsync(request, targetMethod, cancellationToken).ConfigureAwait(false);
+        }
+        var started = Stopwatch.GetTimestamp();
+        var answer = await base.DispatchRequestAsync(request, targetMethod, cancellationToken).ConfigureAwait(false);
+        var code = answer is JsonRpcError { Error: { } error } ? (int?)error.Code : null;
+        _observer.Called(_endpoint, request.Method ?? "?", code, Stopwatch.GetElapsedTime(started));
+        return answer;
     }
 
     protected override JsonRpcError.ErrorDetail CreateErrorDetails(JsonRpcRequest request, Exception exception)

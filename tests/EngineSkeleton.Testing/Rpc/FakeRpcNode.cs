@@ -381,6 +381,13 @@ public sealed class FakeRpcNode : HttpMessageHandler
         call.GetProperty("id").WriteTo(writer);
         var method = call.GetProperty("method").GetString()!;
         var parameters = call.GetProperty("params");
+        if (parameters.GetArrayLength() == 0)
+        {
+            // A method without parameters (eth_chainId): not one a fake of block queries serves.
+            WriteError(writer, -32601, $"the method {method} does not exist/is not available");
+            writer.WriteEndObject();
+            return;
+        }
         var param = parameters[0].GetString()!;
         var full = parameters.GetArrayLength() > 1 && parameters[1].ValueKind == JsonValueKind.True;
         switch (method)
