@@ -55,7 +55,9 @@ function drawChain(s, anchor, head) {
   markers.filter(([, n]) => n !== null && n !== undefined).forEach(([name, n], i) => {
     const g = el('g', { class: 'marker-group', 'data-name': name, 'data-number': n });
     g.appendChild(el('line', { class: 'marker', x1: x(n), x2: x(n), y1: 24, y2: 120 }));
-    g.appendChild(el('text', { class: 'marker-label', x: Math.min(x(n) + 3, 900), y: 12 + (i % 2) * 10 }, `${name} #${fmt(n)}`));
+    // Labels right of their marker, or left of it near the right edge, two rows so neighbours do not overlap.
+    const right = x(n) > 700;
+    g.appendChild(el('text', { class: 'marker-label', x: right ? x(n) - 3 : x(n) + 3, y: 12 + (i % 2) * 10, 'text-anchor': right ? 'end' : 'start' }, `${name} #${fmt(n)}`));
     svg.appendChild(g);
   });
   svg.appendChild(el('text', { class: 'axis', x: 10, y: 145 }, `#${fmt(bottom)}`));
