@@ -1,13 +1,18 @@
 using System.Text.Json;
 using EngineSkeleton.Server.Observability;
 using EngineSkeleton.Server.Tests.Support;
+using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Beacon;
-using Microsoft.Extensions.DependencyInjection;
+using EngineSkeleton.Testing.Chains;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace EngineSkeleton.Server.Tests.Observability;
 
-/// <summary>/health/live and /health/ready of the real server: JSON bodies naming each check, 503 with the reason when not ready.</summary>
+/// <summary>
+/// /health/live and /health/ready of the real server (JSON bodies naming each check), and each readiness check failing
+/// on its own with the reason: a closed store, an Engine API port that accepts nothing, a terminated sync loop.
+/// </summary>
 public sealed class HealthTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
@@ -30,21 +35,36 @@ public sealed class HealthTests
     }
 
     [Fact]
-    public async Task A_node_whose_skeleton_store_is_closed_is_live_but_not_ready_and_says_which_store()
+    public async Task Closed_stores_are_not_ready_and_the_check_says_which()
     {
-        await using var node = await TestNode.StartAsync().WaitAsync(Bound);
-        node.Host.App.Services.GetRequiredService<SkeletonStore>().Dispose();
+        using var chain = ChainStore.OpenInMemory();
+        chain.Initialize(ExecutionApisChain.At(0));
+        var skeleton = SkeletonStore.OpenInMemory();
+        var check = new StoresHealthCheck(chain, skeleton);
+        Assert.Equal(HealthStatus.Healthy, (await check.CheckHealthAsync(new HealthCheckContext())).Status);
 
-        var live = await OperatorHttp.Get(node.HttpUri, "/health/live").WaitAsync(Bound);
-        var ready = await OperatorHttp.Get(node.HttpUri, "/health/ready").WaitAsync(Bound);
+        skeleton.Dispose();
+        var closed = await check.CheckHealthAsync(new HealthCheckContext());
 
-        Assert.Equal(200, live.Status);
-        Assert.Equal(503, ready.Status);
-        using var doc = JsonDocument.Parse(ready.Body);
-        Assert.Equal("Unhealthy", doc.RootElement.GetProperty("status").GetString());
-        var stores = doc.RootElement.GetProperty("checks").GetProperty("stores");
-        Assert.Equal("Unhealthy", stores.GetProperty("status").GetString());
-        Assert.Contains("skeleton store", stores.GetProperty("description").GetString());
+        Assert.Equal(HealthStatus.Unhealthy, closed.Status);
+        Assert.StartsWith("the skeleton store does not answer", closed.Description);
+    }
+
+    [Fact]
+    public async Task An_Engine_API_port_that_accepts_no_connection_is_not_ready_and_the_check_names_it()
+    {
+        int port;
+        using (var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        var facts = new OperatorFacts("/nonexistent", [], 0, $"http://127.0.0.1:{port}", "/nonexistent/jwtsecret", ExecutionApisChain.At(0).Header.Hash, 1);
+
+        var result = await new EngineApiHealthCheck(facts).CheckHealthAsync(new HealthCheckContext());
+
+        Assert.Equal(HealthStatus.Unhealthy, result.Status);
+        Assert.Contains($"http://127.0.0.1:{port} does not accept connections", result.Description);
     }
 
     [Fact]
