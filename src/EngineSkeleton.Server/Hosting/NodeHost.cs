@@ -357,6 +357,7 @@ internal sealed partial class NodeHost : IAsyncDisposable
         app.Services.GetRequiredService<ScrapeGauges>().Attach();
         app.Services.GetRequiredService<NodeDiagnostics>().Start();
         var peers = app.Services.GetRequiredService<PeerSet>();
+        var diagnostics = app.Services.GetRequiredService<NodeDiagnostics>();
         var stopping = app.Lifetime.ApplicationStopping;
         var contacts = new List<Task>(rpcPeers.Count);
         foreach (var (peer, registered) in rpcPeers)
@@ -371,9 +372,14 @@ internal sealed partial class NodeHost : IAsyncDisposable
                 {
                     peers.Drop(registered, e.Message);
                 }
-                catch (Exception e) when (e is PeerException or OperationCanceledException)
+                catch (PeerException e)
                 {
-                    // Not up yet, or stopping: the sync's first request to it contacts it again.
+                    // Not up yet, or unreachable: said, and the sync's first request to it contacts it again.
+                    diagnostics.FirstContactFailed(registered.Id, e.Message);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Stopping.
                 }
             }, CancellationToken.None));
         }

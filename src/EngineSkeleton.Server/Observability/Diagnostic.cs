@@ -12,6 +12,9 @@ internal sealed record Diagnostic(string Code, string Message, string? Subject, 
     /// <summary>A peer whose genesis or chain id is not ours: refused at its first contact.</summary>
     public const string PeerOnAnotherChain = "peer-other-chain";
 
+    /// <summary>A --sync.rpc node that did not answer its first contact at startup, and has served nothing since.</summary>
+    public const string PeerUnreachable = "peer-unreachable";
+
     /// <summary>A peer the sync dropped, with the reason.</summary>
     public const string PeerDropped = "peer-dropped";
 
@@ -19,5 +22,5 @@ internal sealed record Diagnostic(string Code, string Message, string? Subject, 
     public const string NoBeaconClient = "no-beacon-client";
 
     /// <summary>Every code, for the metrics' gauge (a closed set of series).</summary>
-    public static IReadOnlyList<string> Codes { get; } = [NoSyncSource, PeerOnAnotherChain, PeerDropped, NoBeaconClient];
+    public static IReadOnlyList<string> Codes { get; } = [NoSyncSource, PeerOnAnotherChain, PeerUnreachable, PeerDropped, NoBeaconClient];
 }

@@ -32,6 +32,7 @@ internal sealed partial class NodeDiagnostics : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, DateTimeOffset> _firstSeen = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _unreachable = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _logged = new(StringComparer.Ordinal);
     private readonly Lock _logGate = new();
     private ITimer? _timer;
@@ -48,6 +49,9 @@ internal sealed partial class NodeDiagnostics : IAsyncDisposable
 
     /// <summary>Starts logging the lines as they appear; the first check runs now, so a missing source is said at startup.</summary>
     public void Start() => _timer ??= _time.CreateTimer(_ => LogChanges(), null, TimeSpan.Zero, CheckInterval);
+
+    /// <summary>A --sync.rpc node did not answer its first contact at startup, for this reason.</summary>
+    public void FirstContactFailed(string peer, string reason) => _unreachable[peer] = reason;
 
     /// <summary>The lines that hold now, most pressing first.</summary>
     public List<Diagnostic> Current()
@@ -67,6 +71,11 @@ internal sealed partial class NodeDiagnostics : IAsyncDisposable
         {
             if (peer.DropReason is not { } reason)
             {
+                // Unreachable at startup and silent since: said until it serves something (or is dropped, below).
+                if (peer.ServedHeaders == 0 && peer.ServedBodies == 0 && _unreachable.TryGetValue(peer.Id, out var failure))
+                {
+                    lines.Add(Seen(Diagnostic.PeerUnreachable, $"Peer {peer.Id} did not answer its first contact: {failure}; the sync asks it again when a head arrives. Is the node running, and is the URL right?", peer.Id, now));
+                }
                 continue;
             }
             lines.Add(reason.StartsWith(RpcSyncPeer.OtherChain, StringComparison.Ordinal)

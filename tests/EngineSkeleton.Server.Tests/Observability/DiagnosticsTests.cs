@@ -60,6 +60,23 @@ public sealed class DiagnosticsTests
         Assert.Contains(ours.ToString(), (await OperatorHttp.Get(node.HttpUri, "/health").WaitAsync(Bound)).Body);
     }
 
+    [Fact]
+    public async Task A_JSON_RPC_peer_that_does_not_answer_its_first_contact_is_named_with_the_reason()
+    {
+        int port;
+        using (var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        await using var node = await TestNode.StartAsync("--sync.rpc", $"http://127.0.0.1:{port}/").WaitAsync(Bound);
+        await node.Host.RpcPeersContacted.WaitAsync(Bound);
+
+        var line = Assert.Single(await OperatorHttp.Diagnostics(node).WaitAsync(Bound), d => d.Code == Diagnostic.PeerUnreachable);
+        Assert.Contains($"Peer http://127.0.0.1:{port}/ did not answer its first contact: transport error", line.Message);
+        Assert.DoesNotContain(await OperatorHttp.Diagnostics(node), d => d.Code == Diagnostic.NoSyncSource); // a source is configured
+    }
+
     public static TheoryData<string, string?, string> Silences => new()
     {
         { "no call at all", null, "no Engine API call has passed JWT since startup" },
