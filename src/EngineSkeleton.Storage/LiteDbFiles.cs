@@ -39,5 +39,34 @@ internal static class LiteDbFiles
         }
     }
 
+    /// <summary>
+    /// A fresh engine on <paramref name="path"/> after a failed write left the old one unusable: LiteDB marks its
+    /// engine broken after an I/O error inside a transaction, and every later call throws. Opening the file again runs
+    /// LiteDB's recovery (the log's committed pages are kept, an uncommitted transaction's dropped). Our lock file
+    /// stays held throughout. Throws what the disk throws when it still refuses.
+    /// </summary>
+    public static LiteDatabase Reopen(LiteDatabase broken, string path)
+    {
+        try
+        {
+            broken.Dispose();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A broken engine may fail to flush on dispose: what it held uncommitted is dropped on reopen anyway.
+        }
+        var db = new LiteDatabase(new ConnectionString { Filename = path, Connection = ConnectionType.Direct });
+        try
+        {
+            db.GetCollectionNames().ToList();
+            return db;
+        }
+        catch
+        {
+            db.Dispose();
+            throw;
+        }
+    }
+
     public static (LiteDatabase Database, IDisposable Lock) OpenInMemory() => (new LiteDatabase(new MemoryStream()), new MemoryStream());
 }
