@@ -103,6 +103,7 @@ internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync
                 ["next"] = s.Next.ToString(),
             }).ToArray(),
             ["linked"] = status.Linked,
+            ["health"] = SyncHealthJson.From(status.Health ?? sync.Health()), // docs/reliability.md
             ["devp2p"] = new Dictionary<string, object?>
             {
                 ["enode"] = devp2p.IsStarted ? devp2p.Self.ToString() : null,

@@ -48,6 +48,9 @@ public sealed partial class SkeletonSync
         [LoggerMessage(309, LogLevel.Debug, "Peer answered a header task empty, resting id={Peer} origin={Origin} strikes={Strikes} rest={Rest}")]
         public static partial void PeerResting(ILogger logger, string peer, ulong origin, int strikes, TimeSpan rest);
 
+        [LoggerMessage(311, LogLevel.Debug, "Backfiller failed while suspended, carrying on error={Error}")]
+        public static partial void SuspendFailed(ILogger logger, string error);
+
         [LoggerMessage(310, LogLevel.Warning, "Beacon header sync stalled, retrying elapsed={Elapsed} tail={Tail} peers={Peers} inflight={InFlight} hung={Hung} resting={Resting}")]
         public static partial void Stalled(ILogger logger, TimeSpan elapsed, ulong tail, int peers, int inFlight, int hung, int resting);
     }

@@ -209,6 +209,7 @@ public sealed partial class SkeletonSync
         if (batch.Count > 0)
         {
             _store.WriteBatch(batch, _progress!);
+            _health.Succeeded();
             cycle.ProgressAt = _time.GetTimestamp();
         }
         DeleteStale(stale);
