@@ -95,6 +95,9 @@ internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync
                 ["dropReason"] = p.DropReason,
                 ["rttMs"] = p.MeasuredRoundTrip is { } rtt ? Math.Round(rtt.TotalMilliseconds, 1) : null,
                 ["timeoutMs"] = Math.Round(p.Timeout.TotalMilliseconds),
+                ["configured"] = p.Configured, // re-admitted after a drop (docs/reliability.md)
+                ["readmitAt"] = p.ReadmitAt?.ToString("O"),
+                ["readmissions"] = p.Readmissions,
             }).ToArray(),
             ["subchains"] = status.Subchains.Select(s => new Dictionary<string, string>
             {

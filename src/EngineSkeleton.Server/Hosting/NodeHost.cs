@@ -218,7 +218,7 @@ internal sealed partial class NodeHost : IAsyncDisposable
         var peerHttp = new HttpClient { Timeout = Timeout.InfiniteTimeSpan }; // each request is bounded by the peer's own pipeline
         foreach (var url in sync.Rpc)
         {
-            skeleton.AddPeer(new RpcSyncPeer(new Uri(url), peerHttp, time: time ?? TimeProvider.System, logger: app.Services.GetRequiredService<ILogger<RpcSyncPeer>>()));
+            skeleton.AddConfiguredPeer(new RpcSyncPeer(new Uri(url), peerHttp, time: time ?? TimeProvider.System, logger: app.Services.GetRequiredService<ILogger<RpcSyncPeer>>()));
         }
         app.Lifetime.ApplicationStopped.Register(peerHttp.Dispose);
         app.Lifetime.ApplicationStarted.Register(skeleton.Start);

@@ -292,7 +292,7 @@ public sealed partial class Backfiller(
                 peers.Update(answer.Peer, answer.Blocks!.Count, answer.Elapsed, RateKind.Bodies);
                 break;
             case FetchOutcome.Failed:
-                if (peers.Drop(answer.Peer, answer.Failure!))
+                if (peers.Drop(answer.Peer, answer.Failure!, answer.Cause))
                 {
                     Log.PeerDropped(logger, answer.Peer.Id, answer.Failure!);
                 }
@@ -368,7 +368,7 @@ public sealed partial class Backfiller(
             }
             return Match(run, bodies) is { } blocks
                 ? FetchResult.Served(peer, run, blocks, elapsed)
-                : FetchResult.Failed(peer, run, "served bodies that do not match their headers");
+                : FetchResult.Failed(peer, run, "served bodies that do not match their headers", DropCause.Misbehaved);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -376,12 +376,12 @@ public sealed partial class Backfiller(
         }
         catch (OperationCanceledException)
         {
-            return FetchResult.Failed(peer, run, "no bodies within the timeout");
+            return FetchResult.Failed(peer, run, "no bodies within the timeout", DropCause.Unresponsive);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Whatever a peer throws is its failure, not ours: untrusted input (docs/quality.md).
-            return FetchResult.Failed(peer, run, e.Message);
+            return FetchResult.Failed(peer, run, e.Message, DropCause.Unresponsive);
         }
         finally
         {

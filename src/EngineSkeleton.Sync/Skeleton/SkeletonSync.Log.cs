@@ -51,6 +51,9 @@ public sealed partial class SkeletonSync
         [LoggerMessage(311, LogLevel.Debug, "Backfiller failed while suspended, carrying on error={Error}")]
         public static partial void SuspendFailed(ILogger logger, string error);
 
+        [LoggerMessage(312, LogLevel.Information, "Re-admitting configured sync peer after its backoff id={Peer}")]
+        public static partial void PeerReadmitted(ILogger logger, string peer);
+
         [LoggerMessage(310, LogLevel.Warning, "Beacon header sync stalled, retrying elapsed={Elapsed} tail={Tail} peers={Peers} inflight={InFlight} hung={Hung} resting={Resting}")]
         public static partial void Stalled(ILogger logger, TimeSpan elapsed, ulong tail, int peers, int inFlight, int hung, int resting);
     }

@@ -111,7 +111,7 @@ public sealed partial class SkeletonSync
             window.Free(task);
             if (d.Failure != Cancelled)
             {
-                Drop(d.Peer, d.Failure);
+                Drop(d.Peer, d.Failure, DropCause.Unresponsive); // no answer, or one that failed in transit
             }
             return (false, false);
         }
@@ -121,7 +121,7 @@ public sealed partial class SkeletonSync
             window.Free(task);
             if (verdict.Blame == Blame.Peer)
             {
-                Drop(d.Peer, verdict.Reason);
+                Drop(d.Peer, verdict.Reason, DropCause.Misbehaved);
             }
             else
             {
@@ -166,7 +166,7 @@ public sealed partial class SkeletonSync
                 Log.InvalidSkeletonHeaders(_logger, subchain.Tail - 1, subchain.Next, first.Hash);
                 if (window.OwnerOf(0) is { } owner)
                 {
-                    Drop(owner, "headers do not link to the subchain tail");
+                    Drop(owner, "headers do not link to the subchain tail", DropCause.Misbehaved);
                 }
                 window.DiscardFirst();
                 break;
@@ -249,7 +249,7 @@ public sealed partial class SkeletonSync
             {
                 hung++;
                 window.Free(task);
-                Drop(owner, $"request for #{HeaderTasks.RangeOf(window.Head, task, anchor).Origin} outstanding {outFor.TotalSeconds:F0} s, past its timeout");
+                Drop(owner, $"request for #{HeaderTasks.RangeOf(window.Head, task, anchor).Origin} outstanding {outFor.TotalSeconds:F0} s, past its timeout", DropCause.Unresponsive);
             }
         }
         var resting = _backoff.Running().Count;
@@ -259,9 +259,9 @@ public sealed partial class SkeletonSync
         cycle.ProgressAt = _time.GetTimestamp();
     }
 
-    private void Drop(ISyncPeer peer, string reason)
+    private void Drop(ISyncPeer peer, string reason, DropCause cause)
     {
-        if (_peers.Drop(peer, reason))
+        if (_peers.Drop(peer, reason, cause))
         {
             Log.PeerDropped(_logger, peer.Id, reason);
         }

@@ -70,6 +70,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         _watchdog = time.CreateTimer(_ => _events.Writer.TryWrite(WatchdogTick.Instance), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _restartTimer = time.CreateTimer(_ => _events.Writer.TryWrite(RestartDue.Instance), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _health = new FaultTracker("skeleton", time, logger);
+        _peers.Readmitted += OnReadmitted;
     }
 
     /// <summary>What skeleton_status shows; replaced (never mutated) by the loop after every event.</summary>
@@ -139,12 +140,32 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Adds a peer the operator configured (--sync.rpc): dropped, it comes back after a backoff
+    /// (<see cref="PeerSet.AddConfigured"/>), as geth re-dials its static peers.
+    /// </summary>
+    public void AddConfiguredPeer(ISyncPeer peer)
+    {
+        if (_peers.AddConfigured(peer))
+        {
+            _events.Writer.TryWrite(PeersChanged.Instance);
+        }
+    }
+
+    /// <summary>A configured peer is back (from the peer set's timer): idle peers take tasks, the backfiller resumes.</summary>
+    private void OnReadmitted(ISyncPeer peer)
+    {
+        Log.PeerReadmitted(_logger, peer.Id);
+        _events.Writer.TryWrite(PeersChanged.Instance);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
+        _peers.Readmitted -= OnReadmitted;
         await _watchdog.DisposeAsync().ConfigureAwait(false);
         await _restTimer.DisposeAsync().ConfigureAwait(false);
         await _restartTimer.DisposeAsync().ConfigureAwait(false);
