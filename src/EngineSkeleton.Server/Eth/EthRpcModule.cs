@@ -107,6 +107,7 @@ internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync
             }).ToArray(),
             ["linked"] = status.Linked,
             ["health"] = SyncHealthJson.From(status.Health ?? sync.Health()), // docs/reliability.md
+            ["anotherChain"] = status.AnotherChain, // the head does not descend from our anchor (docs/sync.md)
             ["devp2p"] = new Dictionary<string, object?>
             {
                 ["enode"] = devp2p.IsStarted ? devp2p.Self.ToString() : null,

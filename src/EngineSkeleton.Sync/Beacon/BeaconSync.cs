@@ -103,7 +103,8 @@ public sealed class BeaconSync(SkeletonSync skeleton, PeerSet peers, Func<Hash25
                 snapshot.HeadersPerSecond,
                 live,
                 _startingBlock,
-                skeleton.Health);
+                skeleton.Health,
+                snapshot.AnotherChain);
         }
     }
 }

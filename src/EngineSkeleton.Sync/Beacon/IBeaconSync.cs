@@ -79,7 +79,8 @@ public sealed record SubchainStatus(ulong Head, ulong Tail, Hash256 Next);
 /// <summary>
 /// The syncer as skeleton_status and eth_syncing report it. <c>StartingBlock</c> is the canonical head's
 /// number when the current sync began (null if none began, or the local head was not given). <c>Health</c> is
-/// <see cref="IBeaconSync.Health"/> at the same moment.
+/// <see cref="IBeaconSync.Health"/> at the same moment. <c>AnotherChain</c> says, when it is so, that the announced
+/// head does not descend from the node's anchor (another network), naming both hashes.
 /// </summary>
 public sealed record BeaconSyncStatus(
     Hash256? AnnouncedHead,
@@ -92,4 +93,5 @@ public sealed record BeaconSyncStatus(
     double HeadersPerSecond = 0,
     IReadOnlyList<PeerStatus>? Peers = null,
     ulong? StartingBlock = null,
-    SyncHealth? Health = null);
+    SyncHealth? Health = null,
+    string? AnotherChain = null);

@@ -211,6 +211,10 @@ public sealed partial class SkeletonSync
             _store.WriteBatch(batch, _progress!);
             _health.Succeeded();
             cycle.ProgressAt = _time.GetTimestamp();
+            if (!linked && !merged)
+            {
+                CheckAnotherNetwork();
+            }
         }
         DeleteStale(stale);
         LogProgress(linked);
@@ -257,6 +261,29 @@ public sealed partial class SkeletonSync
         _backoff.EndRests();
         window.ForgetDeclines();
         cycle.ProgressAt = _time.GetTimestamp();
+    }
+
+    /// <summary>
+    /// The newest subchain reached the block above our anchor (the genesis, or the checkpoint) without linking: its
+    /// tail's parent is another block than our anchor, so the announced head is on another chain — the beacon node
+    /// follows another network, or the datadir (or --sync.checkpoint) belongs to one (issue 13). Nothing is left to
+    /// fetch below the anchor, so the cycle waits without asking anything (no busy loop); said once per foreign
+    /// parent at Error, naming both hashes, and shown in skeleton_status; the skeleton is kept for inspection.
+    /// </summary>
+    private void CheckAnotherNetwork()
+    {
+        var anchor = _chain.AnchorNumber;
+        if (_progress is not { Subchains: [var newest, ..] } || newest.Tail != anchor + 1 || _foreignParent == newest.Next)
+        {
+            return;
+        }
+        _foreignParent = newest.Next;
+        var ours = _chain.AnchorHash;
+        var head = _store.GetHeader(newest.Head);
+        _foreignChain = $"the announced head #{newest.Head} {head?.Hash} does not descend from this node's anchor: its block #{newest.Tail} names parent "
+            + $"{newest.Next}, this node has {ours?.ToString() ?? "another block"} at #{anchor}. The beacon node follows another network, or this datadir "
+            + "(or --sync.checkpoint) belongs to one; the downloaded headers are kept for inspection and nothing more is fetched.";
+        Log.AnotherNetwork(_logger, newest.Head, head?.Hash, anchor, ours, newest.Next);
     }
 
     private void Drop(ISyncPeer peer, string reason, DropCause cause)

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Beacon;
@@ -54,6 +55,8 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     private int _cycles; // cycles started: numbers each cycle's requests
     private bool _linked; // whether the latest cycle started linked: skeleton_status' "linked"
     private volatile SkeletonSnapshot _snapshot = SkeletonSnapshot.Idle;
+    private Hash256? _foreignParent; // the foreign parent last reported (CheckAnotherNetwork)
+    private volatile string? _foreignChain; // what skeleton_status says about it
 
     public SkeletonSync(SkeletonStore store, PeerSet peers, IBackfiller filler, IChainLink chain, TimeProvider time, ILogger<SkeletonSync> logger)
     {
@@ -371,6 +374,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         _snapshot = new SkeletonSnapshot(state, _progress, _linked, _stats.Pulled, _stats.Rate, _peers.Status())
         {
             Resting = _backoff.Running(),
+            AnotherChain = _foreignChain,
         };
         AfterEvent?.Invoke(_snapshot);
     }
