@@ -35,7 +35,9 @@ internal static class LiteDbFiles
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             fileLock.Dispose();
-            throw new StoreException($"{what} {full} is corrupt or not a LiteDB file: {e.Message}", e);
+            // Opening replays LiteDB's log into the file: a full disk refuses that, and the file is not corrupt for it.
+            throw StoreErrors.Environment(e, what, full)
+                ?? new StoreException($"{what} {full} is corrupt or not a LiteDB file: {e.Message}", e);
         }
     }
 
