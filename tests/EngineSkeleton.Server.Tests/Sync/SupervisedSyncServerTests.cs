@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using EngineSkeleton.Server.Tests.Support;
 using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Backfill;
@@ -6,6 +5,7 @@ using EngineSkeleton.Sync.Beacon;
 using EngineSkeleton.Sync.Skeleton;
 using EngineSkeleton.Testing.Chains;
 using EngineSkeleton.Testing.Rpc;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EngineSkeleton.Server.Tests.Sync;
 
