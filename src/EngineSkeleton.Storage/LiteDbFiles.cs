@@ -35,7 +35,38 @@ internal static class LiteDbFiles
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             fileLock.Dispose();
-            throw new StoreException($"{what} {full} is corrupt or not a LiteDB file: {e.Message}", e);
+            // Opening replays LiteDB's log into the file: a full disk refuses that, and the file is not corrupt for it.
+            throw StoreErrors.Environment(e, what, full)
+                ?? new StoreException($"{what} {full} is corrupt or not a LiteDB file: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// A fresh engine on <paramref name="path"/> after a failed write left the old one unusable: LiteDB marks its
+    /// engine broken after an I/O error inside a transaction, and every later call throws. Opening the file again runs
+    /// LiteDB's recovery (the log's committed pages are kept, an uncommitted transaction's dropped). Our lock file
+    /// stays held throughout. Throws what the disk throws when it still refuses.
+    /// </summary>
+    public static LiteDatabase Reopen(LiteDatabase broken, string path)
+    {
+        try
+        {
+            broken.Dispose();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A broken engine may fail to flush on dispose: what it held uncommitted is dropped on reopen anyway.
+        }
+        var db = new LiteDatabase(new ConnectionString { Filename = path, Connection = ConnectionType.Direct });
+        try
+        {
+            db.GetCollectionNames().ToList();
+            return db;
+        }
+        catch
+        {
+            db.Dispose();
+            throw;
         }
     }
 

@@ -96,6 +96,9 @@ internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync
                 ["dropReason"] = p.DropReason,
                 ["rttMs"] = p.MeasuredRoundTrip is { } rtt ? Math.Round(rtt.TotalMilliseconds, 1) : null,
                 ["timeoutMs"] = Math.Round(p.Timeout.TotalMilliseconds),
+                ["configured"] = p.Configured, // re-admitted after a drop (docs/reliability.md)
+                ["readmitAt"] = p.ReadmitAt?.ToString("O"),
+                ["readmissions"] = p.Readmissions,
             }).ToArray(),
             ["subchains"] = status.Subchains.Select(s => new Dictionary<string, string>
             {
@@ -104,6 +107,8 @@ internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync
                 ["next"] = s.Next.ToString(),
             }).ToArray(),
             ["linked"] = status.Linked,
+            ["health"] = SyncHealthJson.From(status.Health ?? sync.Health()), // docs/reliability.md
+            ["anotherChain"] = status.AnotherChain, // the head does not descend from our anchor (docs/sync.md)
             ["devp2p"] = new Dictionary<string, object?>
             {
                 ["enode"] = devp2p.IsStarted ? devp2p.Self.ToString() : null,

@@ -231,7 +231,7 @@ internal sealed partial class NodeHost : IAsyncDisposable
             var peer = new RpcSyncPeer(new Uri(url), peerHttp, peerOptions, time ?? TimeProvider.System, app.Services.GetRequiredService<ILogger<RpcSyncPeer>>());
             var measured = new MeasuredSyncPeer(peer, MeasuredSyncPeer.Rpc, app.Services.GetRequiredService<NodeMetrics>());
             rpcPeers.Add((peer, measured));
-            skeleton.AddPeer(measured);
+            skeleton.AddConfiguredPeer(measured);
         }
         app.Lifetime.ApplicationStopped.Register(peerHttp.Dispose);
         app.Lifetime.ApplicationStarted.Register(skeleton.Start);

@@ -19,11 +19,15 @@ public sealed class ChainStore : IDisposable
     private const string Finalized = "finalized";
     private const string Genesis = "genesis";
 
-    private readonly LiteDatabase _db;
+    // Replaced (under the write lock) when a failed write left LiteDB's engine unusable: see ReopenIfBroken.
+    private LiteDatabase _db;
     private readonly IDisposable _fileLock;
-    private readonly ILiteCollection<BsonDocument> _blocks;
-    private readonly ILiteCollection<BsonDocument> _canonical;
-    private readonly ILiteCollection<BsonDocument> _meta;
+    private ILiteCollection<BsonDocument> _blocks;
+    private ILiteCollection<BsonDocument> _canonical;
+    private ILiteCollection<BsonDocument> _meta;
+
+    /// <summary>A write failed for the environment's reason: the engine is opened again before the next write.</summary>
+    private volatile bool _broken;
     private readonly Lock _writeLock = new();
     private readonly HeaderCache _headers = new(HeaderCacheSize);
     private volatile BlockHeader? _head;
@@ -31,8 +35,12 @@ public sealed class ChainStore : IDisposable
     private Hash256? _safe;
     private Hash256? _finalized;
 
-    private ChainStore((LiteDatabase Database, IDisposable Lock) opened)
+    /// <summary>The file's full path; null in memory.</summary>
+    private readonly string? _path;
+
+    private ChainStore((LiteDatabase Database, IDisposable Lock) opened, string? path = null)
     {
+        _path = path;
         _db = opened.Database;
         _fileLock = opened.Lock;
         var db = _db;
@@ -41,9 +49,12 @@ public sealed class ChainStore : IDisposable
         _meta = db.GetCollection("meta");
     }
 
-    public static ChainStore Open(string path) => new(LiteDbFiles.Open(path, "chain store"));
+    public static ChainStore Open(string path) => new(LiteDbFiles.Open(path, "chain store"), Path.GetFullPath(path));
 
     public static ChainStore OpenInMemory() => new(LiteDbFiles.OpenInMemory());
+
+    /// <summary>A hook run inside every write transaction just before its commit: tests throw from it to fail writes.</summary>
+    internal Action? BeforeCommit { get; set; }
 
     /// <summary>The canonical head; the genesis (or checkpoint) until something else becomes canonical.</summary>
     public BlockHeader HeadHeader => _head ?? throw new InvalidOperationException("chain store has no genesis yet");
@@ -115,7 +126,15 @@ public sealed class ChainStore : IDisposable
         }
     }
 
-    public bool HasBlock(Hash256 hash) => _headers.Contains(hash) || _blocks.Exists(Query.EQ("_id", Key(hash)));
+    public bool HasBlock(Hash256 hash)
+    {
+        if (_headers.Contains(hash))
+        {
+            return true;
+        }
+        EnsureOpen();
+        return _blocks.Exists(Query.EQ("_id", Key(hash)));
+    }
 
     public BlockHeader? GetHeader(Hash256 hash)
     {
@@ -123,6 +142,7 @@ public sealed class ChainStore : IDisposable
         {
             return cached;
         }
+        EnsureOpen();
         var doc = _blocks.FindById(Key(hash));
         if (doc is null)
         {
@@ -135,12 +155,14 @@ public sealed class ChainStore : IDisposable
 
     public BlockBody? GetBody(Hash256 hash)
     {
+        EnsureOpen();
         var doc = _blocks.FindById(Key(hash));
         return doc is null ? null : BlockBody.Decode(doc["body"].AsBinary);
     }
 
     public Block? GetBlock(Hash256 hash)
     {
+        EnsureOpen();
         var doc = _blocks.FindById(Key(hash));
         return doc is null ? null : new Block(BlockHeader.Decode(doc["header"].AsBinary), BlockBody.Decode(doc["body"].AsBinary));
     }
@@ -151,6 +173,7 @@ public sealed class ChainStore : IDisposable
         {
             return null;
         }
+        EnsureOpen();
         var doc = _canonical.FindById((long)number);
         return doc is null ? null : new Hash256(doc["hash"].AsBinary);
     }
@@ -335,6 +358,7 @@ public sealed class ChainStore : IDisposable
 
     private Hash256? GetCanonicalHashUnbounded(ulong number)
     {
+        EnsureOpen();
         var doc = _canonical.FindById((long)number);
         return doc is null ? null : new Hash256(doc["hash"].AsBinary);
     }
@@ -356,23 +380,76 @@ public sealed class ChainStore : IDisposable
 
     private Hash256? ReadMeta(string name)
     {
+        EnsureOpen();
         var doc = _meta.FindById(name);
         return doc is null ? null : new Hash256(doc["hash"].AsBinary);
     }
 
+    /// <summary>One transaction; called under the write lock.</summary>
     private void Transact(Action write)
     {
+        ReopenIfBroken();
         _db.BeginTrans();
         try
         {
             write();
+            BeforeCommit?.Invoke();
             _db.Commit();
         }
-        catch
+        catch (Exception e)
         {
-            _db.Rollback();
+            StoreErrors.Rollback(_db);
+            if (StoreErrors.Environment(e, "chain store", _path) is { } environment)
+            {
+                _broken = _path is not null; // an in-memory engine never met a disk: the failure was injected
+                throw environment;
+            }
             throw;
         }
+    }
+
+    /// <summary>Readers' side of <see cref="ReopenIfBroken"/>: one volatile read while the store is well.</summary>
+    private void EnsureOpen()
+    {
+        if (_broken)
+        {
+            lock (_writeLock)
+            {
+                ReopenIfBroken();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Under the write lock: opens the file again after a write the environment refused (LiteDbFiles.Reopen), and
+    /// reads the forkchoice pointers back from it: a commit that reached the log before the disk refused LiteDB's
+    /// checkpoint is kept by the reopen, so the file, not memory, says where the head is. Readers between the failure
+    /// and this use the old engine see EnsureOpen.
+    /// </summary>
+    private void ReopenIfBroken()
+    {
+        if (!_broken)
+        {
+            return;
+        }
+        try
+        {
+            _db = LiteDbFiles.Reopen(_db, _path!);
+        }
+        catch (Exception e) when (StoreErrors.Environment(e, "chain store", _path) is { } environment)
+        {
+            throw environment;
+        }
+        _blocks = _db.GetCollection("blocks");
+        _canonical = _db.GetCollection("canonical");
+        _meta = _db.GetCollection("meta");
+        _broken = false;
+        if (ReadMeta(Head) is { } head && GetHeader(head) is { } header)
+        {
+            _head = header;
+        }
+        _safe = ReadMeta(Safe);
+        _finalized = ReadMeta(Finalized);
     }
 
     private static BsonValue Key(Hash256 hash) => new(hash.ToArray());

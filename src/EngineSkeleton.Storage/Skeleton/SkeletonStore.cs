@@ -28,10 +28,14 @@ public sealed class SkeletonStore : IDisposable
 
     private const string ProgressId = "progress";
 
-    private readonly LiteDatabase _db;
+    // Replaced (under the write lock) when a failed write left LiteDB's engine unusable: see Reopen.
+    private LiteDatabase _db;
     private readonly IDisposable _fileLock;
-    private readonly ILiteCollection<BsonDocument> _headers;
-    private readonly ILiteCollection<BsonDocument> _meta;
+    private ILiteCollection<BsonDocument> _headers;
+    private ILiteCollection<BsonDocument> _meta;
+
+    /// <summary>A write failed for the environment's reason: the engine is opened again before the next use.</summary>
+    private volatile bool _broken;
     private readonly Lock _writeLock = new();
 
     /// <summary>
@@ -82,6 +86,7 @@ public sealed class SkeletonStore : IDisposable
     /// <summary>The stored progress, or null if no sync has started in this datadir.</summary>
     public SkeletonProgress? LoadProgress()
     {
+        ReopenIfBroken();
         var doc = _meta.FindById(ProgressId);
         return doc is null ? null : ReadProgress(doc);
     }
@@ -145,6 +150,7 @@ public sealed class SkeletonStore : IDisposable
     /// <summary>The stored header at <paramref name="number"/>, or null.</summary>
     public BlockHeader? GetHeader(ulong number)
     {
+        ReopenIfBroken();
         var id = GroupOf(number);
         var cache = _cache;
         if (cache is null || cache.Id != id || cache.Version != Volatile.Read(ref _version))
@@ -317,6 +323,7 @@ public sealed class SkeletonStore : IDisposable
     {
         lock (_writeLock)
         {
+            ReopenIfBroken();
             _db.BeginTrans();
             try
             {
@@ -325,15 +332,54 @@ public sealed class SkeletonStore : IDisposable
                 _db.Commit();
                 committed?.Invoke();
             }
-            catch
+            catch (Exception e)
             {
-                _db.Rollback();
+                StoreErrors.Rollback(_db);
+                if (StoreErrors.Environment(e, "skeleton store", _path) is { } environment)
+                {
+                    _lastGroup = null;
+                    _broken = _path is not null; // an in-memory engine never met a disk: the failure was injected
+                    throw environment;
+                }
                 throw;
             }
             finally
             {
                 Interlocked.Increment(ref _version);
             }
+        }
+    }
+
+    /// <summary>
+    /// Opens the file again after a write the environment refused (<see cref="LiteDbFiles.Reopen"/>): the store then
+    /// reads what was committed and writes again once the disk takes writes. Throws the environment's
+    /// <see cref="StoreException"/> while the file cannot be opened.
+    /// </summary>
+    private void ReopenIfBroken()
+    {
+        if (!_broken)
+        {
+            return;
+        }
+        lock (_writeLock)
+        {
+            if (!_broken)
+            {
+                return;
+            }
+            try
+            {
+                _db = LiteDbFiles.Reopen(_db, _path!);
+            }
+            catch (Exception e) when (StoreErrors.Environment(e, "skeleton store", _path) is { } environment)
+            {
+                throw environment;
+            }
+            _headers = _db.GetCollection("headers");
+            _meta = _db.GetCollection("meta");
+            _lastGroup = null;
+            Interlocked.Increment(ref _version);
+            _broken = false;
         }
     }
 

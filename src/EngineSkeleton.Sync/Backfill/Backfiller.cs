@@ -5,6 +5,7 @@ using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Beacon;
 using EngineSkeleton.Sync.Peers;
+using EngineSkeleton.Sync.Supervision;
 using Microsoft.Extensions.Logging;
 
 namespace EngineSkeleton.Sync.Backfill;
@@ -41,10 +42,22 @@ public sealed partial class Backfiller(
 
     private readonly InvalidBlocks _invalid = invalid ?? new InvalidBlocks();
     private readonly Lock _lock = new();
+    private readonly FaultTracker _health = new("backfill", time, logger);
     private CancellationTokenSource? _cancel;
     private Task? _run;
     private BlockHeader? _lastFilled;
     private bool _again;
+
+    /// <summary>Suspended by the skeleton (until its next Resume): a restart after a failure waits for that Resume.</summary>
+    private bool _suspended = true;
+
+    /// <summary>The pending restart after a failure (docs/reliability.md), or null.</summary>
+    private ITimer? _restart;
+
+    public SyncHealth Health => _health.Health;
+
+    /// <summary>Test hook: the fill's fault tracker.</summary>
+    internal FaultTracker Supervisor => _health;
 
     /// <summary>Test hook: called after each written run with the new canonical head.</summary>
     internal Action<BlockHeader>? AfterRun { get; set; }
@@ -56,6 +69,11 @@ public sealed partial class Backfiller(
     {
         lock (_lock)
         {
+            _suspended = false;
+            if (_restart is not null)
+            {
+                return; // failed: the restart after the backoff starts the fill (and sees what changed meanwhile)
+            }
             if (_run is { IsCompleted: false })
             {
                 _again = true; // the running fill looks once more before it stops (a peer may have joined)
@@ -74,6 +92,9 @@ public sealed partial class Backfiller(
         {
             run = _run;
             _cancel?.Cancel();
+            _suspended = true;
+            _restart?.Dispose(); // the skeleton changes now; its next Resume restarts the fill
+            _restart = null;
         }
         if (run is not null)
         {
@@ -98,6 +119,10 @@ public sealed partial class Backfiller(
             while (true)
             {
                 await FillOnceAsync(token).ConfigureAwait(false);
+                if (!token.IsCancellationRequested)
+                {
+                    _health.Succeeded(); // a pass that ended of itself: written, or nothing to write
+                }
                 lock (_lock)
                 {
                     if (!_again || token.IsCancellationRequested)
@@ -110,11 +135,33 @@ public sealed partial class Backfiller(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // A bug or a failing store, not a peer's doing (peers' failures end in FetchAsync): logged now, since the
-            // skeleton loop sees it only at its next suspend, and left to fault the fill so that suspend rethrows it.
-            Log.FillFailed(logger, e);
-            throw;
+            // A bug or a failing store, not a peer's doing (peers' failures end in FetchAsync): the fill's supervisor
+            // records it (logged once, shown in the health) and restarts it from the chain store's head after a backoff,
+            // unless the skeleton suspends it first. The skeleton loop is not disturbed: it sees a fill that stopped.
+            var delay = _health.Failed(e);
+            lock (_lock)
+            {
+                _restart?.Dispose();
+                _restart = _suspended ? null : time.CreateTimer(_ => RestartAfterFailure(), null, delay, Timeout.InfiniteTimeSpan);
+            }
+            _health.RestartArmed();
         }
+    }
+
+    /// <summary>The backoff after a failed fill is over: fill again, unless the skeleton suspended it meanwhile.</summary>
+    private void RestartAfterFailure()
+    {
+        lock (_lock)
+        {
+            _restart?.Dispose();
+            _restart = null;
+            if (_suspended)
+            {
+                return;
+            }
+        }
+        _health.Restarting();
+        Resume();
     }
 
     private async Task FillOnceAsync(CancellationToken token)
@@ -212,6 +259,7 @@ public sealed partial class Backfiller(
                             Log.FinalizedMoved(logger, valid[0].Header.Number, fill.Target.Number, fill.Target.Hash);
                             return;
                         }
+                        _health.Succeeded();
                         fill.Written(valid[^1].Header);
                         lock (_lock)
                         {
@@ -244,7 +292,7 @@ public sealed partial class Backfiller(
                 peers.Update(answer.Peer, answer.Blocks!.Count, answer.Elapsed, RateKind.Bodies);
                 break;
             case FetchOutcome.Failed:
-                if (peers.Drop(answer.Peer, answer.Failure!))
+                if (peers.Drop(answer.Peer, answer.Failure!, answer.Cause))
                 {
                     Log.PeerDropped(logger, answer.Peer.Id, answer.Failure!);
                 }
@@ -320,7 +368,7 @@ public sealed partial class Backfiller(
             }
             return Match(run, bodies) is { } blocks
                 ? FetchResult.Served(peer, run, blocks, elapsed)
-                : FetchResult.Failed(peer, run, "served bodies that do not match their headers");
+                : FetchResult.Failed(peer, run, "served bodies that do not match their headers", DropCause.Misbehaved);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -328,12 +376,12 @@ public sealed partial class Backfiller(
         }
         catch (OperationCanceledException)
         {
-            return FetchResult.Failed(peer, run, "no bodies within the timeout");
+            return FetchResult.Failed(peer, run, "no bodies within the timeout", DropCause.Unresponsive);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Whatever a peer throws is its failure, not ours: untrusted input (docs/quality.md).
-            return FetchResult.Failed(peer, run, e.Message);
+            return FetchResult.Failed(peer, run, e.Message, DropCause.Unresponsive);
         }
         finally
         {
@@ -380,9 +428,6 @@ public sealed partial class Backfiller(
 
         [LoggerMessage(406, LogLevel.Warning, "Backfill stopped, the finalized block is not on the branch being filled number={Number} target={Target} targethash={TargetHash}")]
         public static partial void FinalizedMoved(ILogger logger, ulong number, ulong target, Hash256 targetHash);
-
-        [LoggerMessage(407, LogLevel.Error, "Backfill failed")]
-        public static partial void FillFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(405, LogLevel.Warning, "Dropping sync peer id={Peer} reason={Reason}")]
         public static partial void PeerDropped(ILogger logger, string peer, string reason);

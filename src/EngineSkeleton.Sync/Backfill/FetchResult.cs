@@ -26,14 +26,17 @@ internal enum FetchOutcome
 /// </summary>
 internal sealed record FetchResult(ISyncPeer Peer, List<BlockHeader> Run, FetchOutcome Outcome, List<Block>? Blocks, TimeSpan Elapsed, string? Failure)
 {
+    /// <summary>For <see cref="FetchOutcome.Failed"/>: whether the peer lied or did not answer (its re-admission waits differ).</summary>
+    public DropCause Cause { get; init; } = DropCause.Misbehaved;
+
     public static FetchResult Served(ISyncPeer peer, List<BlockHeader> run, List<Block> blocks, TimeSpan elapsed) =>
         new(peer, run, FetchOutcome.Served, blocks, elapsed, null);
 
     public static FetchResult Empty(ISyncPeer peer, List<BlockHeader> run, TimeSpan elapsed) =>
         new(peer, run, FetchOutcome.Empty, null, elapsed, null);
 
-    public static FetchResult Failed(ISyncPeer peer, List<BlockHeader> run, string failure) =>
-        new(peer, run, FetchOutcome.Failed, null, default, failure);
+    public static FetchResult Failed(ISyncPeer peer, List<BlockHeader> run, string failure, DropCause cause) =>
+        new(peer, run, FetchOutcome.Failed, null, default, failure) { Cause = cause };
 
     public static FetchResult Cancelled(ISyncPeer peer, List<BlockHeader> run) =>
         new(peer, run, FetchOutcome.Cancelled, null, default, null);

@@ -1,4 +1,5 @@
 using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Sync.Beacon;
 
 namespace EngineSkeleton.Sync.Backfill;
 
@@ -13,4 +14,7 @@ public interface IBackfiller
 
     /// <summary>Starts (or continues) filling from the local head up the linked skeleton. Never blocks.</summary>
     void Resume();
+
+    /// <summary>Whether filling runs or waits to restart after a failure; a backfiller that cannot fail is always healthy.</summary>
+    SyncHealth Health => SyncHealth.Healthy;
 }

@@ -81,6 +81,8 @@ public sealed class BeaconSync(SkeletonSync skeleton, PeerSet peers, Func<Hash25
         return null;
     }
 
+    public SyncHealth Health() => skeleton.Health;
+
     public BeaconSyncStatus Status()
     {
         var snapshot = skeleton.Snapshot;
@@ -100,7 +102,9 @@ public sealed class BeaconSync(SkeletonSync skeleton, PeerSet peers, Func<Hash25
                 snapshot.Downloaded,
                 snapshot.HeadersPerSecond,
                 live,
-                _startingBlock);
+                _startingBlock,
+                skeleton.Health,
+                snapshot.AnotherChain);
         }
     }
 }

@@ -22,6 +22,12 @@ public interface IBeaconSync
 
     /// <summary>What skeleton_status shows.</summary>
     BeaconSyncStatus Status();
+
+    /// <summary>
+    /// Whether the sync's machinery runs: the skeleton loop and the backfiller, each supervised and restarted after a
+    /// failure (docs/reliability.md). The host's readiness check reads <see cref="SyncHealth.IsReady"/>.
+    /// </summary>
+    SyncHealth Health();
 }
 
 /// <summary>How a head was taken: accepted into the cycle, or refused (non-forced heads that do not extend).</summary>
@@ -31,6 +37,12 @@ public enum SyncRequestOutcome
 
     /// <summary>A non-forced head that does not extend the current one: geth's errSyncReorged/Gapped/Forked.</summary>
     RefusedNotExtending,
+
+    /// <summary>
+    /// A non-forced head while the sync waits to restart after a failure (<see cref="SyncHealth"/>): only a forced head
+    /// is kept for the restart, as before the first cycle.
+    /// </summary>
+    RefusedFaulted,
 }
 
 /// <summary>
@@ -66,7 +78,9 @@ public sealed record SubchainStatus(ulong Head, ulong Tail, Hash256 Next);
 
 /// <summary>
 /// The syncer as skeleton_status and eth_syncing report it. <c>StartingBlock</c> is the canonical head's
-/// number when the current sync began (null if none began, or the local head was not given).
+/// number when the current sync began (null if none began, or the local head was not given). <c>Health</c> is
+/// <see cref="IBeaconSync.Health"/> at the same moment. <c>AnotherChain</c> says, when it is so, that the announced
+/// head does not descend from the node's anchor (another network), naming both hashes.
 /// </summary>
 public sealed record BeaconSyncStatus(
     Hash256? AnnouncedHead,
@@ -78,4 +92,6 @@ public sealed record BeaconSyncStatus(
     ulong Downloaded = 0,
     double HeadersPerSecond = 0,
     IReadOnlyList<PeerStatus>? Peers = null,
-    ulong? StartingBlock = null);
+    ulong? StartingBlock = null,
+    SyncHealth? Health = null,
+    string? AnotherChain = null);

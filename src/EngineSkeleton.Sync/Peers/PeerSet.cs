@@ -3,8 +3,11 @@ namespace EngineSkeleton.Sync.Peers;
 /// <summary>
 /// The peers the sync may ask, with what each has served and how fast (go-ethereum's downloader peerSet and its
 /// msgrate trackers, as one object). A peer is idle or busy with one request; a dropped peer keeps its entry,
-/// with the reason, so status can say why it is gone, but is never handed out again. Peers are keyed by
-/// <see cref="ISyncPeer.Id"/>.
+/// with the reason, so status can say why it is gone. A peer found by the node (devp2p) is never handed out again
+/// once dropped: it reconnects as a new peer. A peer the operator configured (<see cref="AddConfigured"/>,
+/// --sync.rpc) has no other way back, so it is re-admitted after a backoff, as geth re-dials its static peers:
+/// longer for one that lied than for one that timed out (<see cref="ReadmitAfter"/>), its answers checked as always.
+/// Peers are keyed by <see cref="ISyncPeer.Id"/>.
 /// <para>
 /// One lock guards everything; no method waits or calls out while holding it. The clock only paces re-tuning:
 /// once per set-wide round trip the confidence climbs half the way back to 1, as geth's tune does, so timeouts
@@ -22,6 +25,48 @@ public sealed class PeerSet(TimeProvider time)
     private double _confidence = 1;
     private TimeSpan _roundTrip = MessageRate.RoundTripMax;
     private long _tunedAt = time.GetTimestamp();
+
+    /// <summary>
+    /// First re-admission of a configured peer that timed out or failed in transit: a node restarting, or loaded for
+    /// a moment, is usually back within half a minute (geth re-dials a static peer after ~30 s, its dial history expiry).
+    /// </summary>
+    public static readonly TimeSpan FirstReadmitUnresponsive = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest wait for a configured peer that keeps timing out: it is tried every 5 minutes.</summary>
+    public static readonly TimeSpan MaxReadmitUnresponsive = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// First re-admission of a configured peer that served wrong data (unlinked headers, bodies that break their
+    /// roots): a node that lied may be mid-reorg or broken; ten minutes keeps it from costing more than a request
+    /// now and then, and its answers are checked as always when it is back.
+    /// </summary>
+    public static readonly TimeSpan FirstReadmitMisbehaved = TimeSpan.FromMinutes(10);
+
+    /// <summary>The longest wait for a configured peer that keeps lying: once an hour.</summary>
+    public static readonly TimeSpan MaxReadmitMisbehaved = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Raised (outside the lock) when a configured peer is back after its backoff: idle, with fresh estimates. The
+    /// skeleton loop posts itself an event so idle peers take tasks and the backfiller resumes.
+    /// </summary>
+    public event Action<ISyncPeer>? Readmitted;
+
+    /// <summary>Test hook: called (outside the lock) after a peer is dropped, with when it comes back (null: never).</summary>
+    internal Action<ISyncPeer, DateTimeOffset?>? AfterDrop { get; set; }
+
+    /// <summary>
+    /// How long a configured peer dropped for the <paramref name="drops"/>-th time in a row waits to come back: from
+    /// the first wait doubling each time, to the cap, by <paramref name="cause"/>.
+    /// </summary>
+    public static TimeSpan ReadmitAfter(DropCause cause, int drops)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(drops, 1);
+        var (first, max) = cause == DropCause.Unresponsive
+            ? (FirstReadmitUnresponsive, MaxReadmitUnresponsive)
+            : (FirstReadmitMisbehaved, MaxReadmitMisbehaved);
+        var wait = first * (1L << Math.Min(drops - 1, 16));
+        return wait < max ? wait : max;
+    }
 
     /// <summary>Peers registered and not dropped.</summary>
     public int Count
@@ -63,24 +108,55 @@ public sealed class PeerSet(TimeProvider time)
         }
     }
 
+    /// <summary>
+    /// Registers a peer the operator configured (--sync.rpc): like <see cref="Add"/>, but a drop only benches it for a
+    /// while (<see cref="ReadmitAfter"/>), since nothing else would bring it back before a restart.
+    /// </summary>
+    public bool AddConfigured(ISyncPeer peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        lock (_lock)
+        {
+            if (!Add(peer))
+            {
+                return false;
+            }
+            _peers[peer.Id].Configured = true;
+            return true;
+        }
+    }
+
     /// <summary>Forgets the peer (it disconnected), dropped or not. False if it was not registered.</summary>
     public bool Remove(ISyncPeer peer)
     {
         ArgumentNullException.ThrowIfNull(peer);
         lock (_lock)
         {
-            return _peers.Remove(peer.Id);
+            if (_peers.Remove(peer.Id, out var entry))
+            {
+                entry.ReadmitTimer?.Dispose();
+                return true;
+            }
+            return false;
         }
     }
 
     /// <summary>
-    /// Marks the peer dropped for <paramref name="reason"/>: it is no longer idle, busy or handed out, and status
-    /// shows the reason. True if this call dropped it; false if unknown or already dropped (the first reason stays).
+    /// Marks the peer dropped for <paramref name="reason"/>, as one that served wrong data
+    /// (<see cref="DropCause.Misbehaved"/>): see the overload.
     /// </summary>
-    public bool Drop(ISyncPeer peer, string reason)
+    public bool Drop(ISyncPeer peer, string reason) => Drop(peer, reason, DropCause.Misbehaved);
+
+    /// <summary>
+    /// Marks the peer dropped for <paramref name="reason"/>: it is no longer idle, busy or handed out, and status
+    /// shows the reason. A configured peer comes back after <see cref="ReadmitAfter"/> for <paramref name="cause"/>.
+    /// True if this call dropped it; false if unknown or already dropped (the first reason stays).
+    /// </summary>
+    public bool Drop(ISyncPeer peer, string reason, DropCause cause)
     {
         ArgumentNullException.ThrowIfNull(peer);
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        DateTimeOffset? readmitAt = null;
         lock (_lock)
         {
             if (!_peers.TryGetValue(peer.Id, out var entry) || entry.Dropped)
@@ -88,9 +164,48 @@ public sealed class PeerSet(TimeProvider time)
                 return false;
             }
             entry.DropReason = reason;
+            entry.DropCause = cause;
             entry.Busy = false;
-            return true;
+            if (entry.Configured)
+            {
+                entry.DropsInRow++;
+                var wait = ReadmitAfter(cause, entry.DropsInRow);
+                readmitAt = _time.GetUtcNow() + wait;
+                entry.ReadmitAt = readmitAt;
+                entry.ReadmitTimer?.Dispose();
+                entry.ReadmitTimer = _time.CreateTimer(static state => ((Readmission)state!).Run(), new Readmission(this, entry), wait, Timeout.InfiniteTimeSpan);
+            }
         }
+        AfterDrop?.Invoke(peer, readmitAt);
+        return true;
+    }
+
+    /// <summary>A configured peer's backoff is over: back in the set, idle, with fresh estimates as at its first Add.</summary>
+    private void Readmit(Entry entry)
+    {
+        lock (_lock)
+        {
+            if (!entry.Dropped || !_peers.TryGetValue(entry.Peer.Id, out var current) || !ReferenceEquals(current, entry))
+            {
+                return; // removed, or replaced by a reconnect, meanwhile
+            }
+            var live = LiveEntries();
+            entry.DropReason = null;
+            entry.ReadmitAt = null;
+            entry.ReadmitTimer?.Dispose();
+            entry.ReadmitTimer = null;
+            entry.Readmissions++;
+            entry.RoundTrip = MessageRate.ReferenceRoundTrip([.. live.Select(e => e.RoundTrip)]);
+            entry.HeaderCapacity = live.Count == 0 ? 0 : live.Average(e => e.HeaderCapacity);
+            entry.BodyCapacity = live.Count == 0 ? 0 : live.Average(e => e.BodyCapacity);
+            _confidence = MessageRate.Detuned(_confidence, live.Count + 1);
+        }
+        Readmitted?.Invoke(entry.Peer);
+    }
+
+    private sealed record Readmission(PeerSet Set, Entry Entry)
+    {
+        public void Run() => Set.Readmit(Entry);
     }
 
     /// <summary>
@@ -172,6 +287,7 @@ public sealed class PeerSet(TimeProvider time)
             entry.RoundTrip = MessageRate.NextRoundTrip(entry.RoundTrip, items, elapsed);
             if (items > 0)
             {
+                entry.DropsInRow = 0; // it serves again: a later drop starts its backoff from the first wait
                 entry.Measured[entry.MeasuredCount++ % entry.Measured.Length] = elapsed;
             }
             TuneIfDue();
@@ -216,6 +332,10 @@ public sealed class PeerSet(TimeProvider time)
                     MessageRate.Timeout(entry.RoundTrip, _confidence))
                 {
                     MeasuredRoundTrip = entry.MeasuredMedian(),
+                    Configured = entry.Configured,
+                    DropCause = entry.Dropped ? entry.DropCause : null,
+                    ReadmitAt = entry.ReadmitAt,
+                    Readmissions = entry.Readmissions,
                 });
             }
             status.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
@@ -262,6 +382,20 @@ public sealed class PeerSet(TimeProvider time)
         public string? DropReason { get; set; }
 
         public bool Dropped => DropReason is not null;
+
+        public DropCause DropCause { get; set; }
+
+        /// <summary>Configured by the operator: re-admitted after a drop.</summary>
+        public bool Configured { get; set; }
+
+        /// <summary>Drops since it last served: the backoff's exponent.</summary>
+        public int DropsInRow { get; set; }
+
+        public DateTimeOffset? ReadmitAt { get; set; }
+
+        public ITimer? ReadmitTimer { get; set; }
+
+        public int Readmissions { get; set; }
 
         public TimeSpan RoundTrip { get; set; }
 

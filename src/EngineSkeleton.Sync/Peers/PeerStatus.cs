@@ -26,4 +26,26 @@ public sealed record PeerStatus(
 {
     /// <summary>The median round trip of the peer's last answers that carried items; null before its first.</summary>
     public TimeSpan? MeasuredRoundTrip { get; init; }
+
+    /// <summary>The operator configured it (--sync.rpc): re-admitted after a drop.</summary>
+    public bool Configured { get; init; }
+
+    /// <summary>While dropped: whether it timed out or served wrong data.</summary>
+    public DropCause? DropCause { get; init; }
+
+    /// <summary>While a dropped configured peer waits out its backoff: when it comes back.</summary>
+    public DateTimeOffset? ReadmitAt { get; init; }
+
+    /// <summary>How many times it came back after a drop.</summary>
+    public int Readmissions { get; init; }
+}
+
+/// <summary>Why a peer was dropped, which sets how long a configured peer waits to come back (<see cref="PeerSet.ReadmitAfter"/>).</summary>
+public enum DropCause
+{
+    /// <summary>It served wrong data: headers that do not link, bodies that break their roots, a protocol breach.</summary>
+    Misbehaved,
+
+    /// <summary>It did not answer in time, or the request failed in transit (connection refused, HTTP 5xx).</summary>
+    Unresponsive,
 }

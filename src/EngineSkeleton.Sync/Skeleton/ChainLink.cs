@@ -19,4 +19,6 @@ public sealed class ChainLink(ChainStore chain) : IChainLink
         number <= chain.HeadHeader.Number && chain.GetCanonicalHash(number) == hash && chain.HasBlock(hash);
 
     public ulong AnchorNumber => chain.AnchorHeader.Number;
+
+    public Hash256? AnchorHash => chain.AnchorHeader.Hash;
 }

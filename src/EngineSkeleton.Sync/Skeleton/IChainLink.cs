@@ -15,4 +15,7 @@ public interface IChainLink
     /// headers at or below it, since the link is found at anchor + 1 and a peer need hold nothing older (README.md (flags)).
     /// </summary>
     ulong AnchorNumber => 0;
+
+    /// <summary>The anchor's hash, for the operator when a head's chain does not reach it; null if unknown.</summary>
+    Hash256? AnchorHash => null;
 }

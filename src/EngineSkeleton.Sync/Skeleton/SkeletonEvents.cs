@@ -34,6 +34,12 @@ internal sealed record WatchdogTick : SkeletonEvent
     public static readonly WatchdogTick Instance = new();
 }
 
+/// <summary>The supervisor's backoff after a failure is over: the loop starts again from the stored progress.</summary>
+internal sealed record RestartDue : SkeletonEvent
+{
+    public static readonly RestartDue Instance = new();
+}
+
 /// <summary>Stop for good.</summary>
 internal sealed record Terminate(TaskCompletionSource Done) : SkeletonEvent;
 

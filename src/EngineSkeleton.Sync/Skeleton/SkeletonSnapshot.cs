@@ -10,5 +10,8 @@ internal sealed record SkeletonSnapshot(SyncState State, SkeletonProgress? Progr
     /// <summary>Peers resting after empty answers, with when they may be asked again (<see cref="PeerBackoff"/>).</summary>
     public IReadOnlyList<PeerRest> Resting { get; init; } = [];
 
+    /// <summary>Set when the announced head's chain does not reach our anchor (another network): the operator's line.</summary>
+    public string? AnotherChain { get; init; }
+
     public static readonly SkeletonSnapshot Idle = new(SyncState.Idle, null, false, 0, 0, []);
 }

@@ -66,6 +66,7 @@ public sealed partial class SkeletonSync
             _progress = finalized is null ? init.Progress : init.Progress with { Finalized = finalized };
             _store.WriteBatch([head], _progress);
             DeleteStale(init.Stale);
+            _health.Succeeded();
         }
         var scratchHead = _progress!.Subchains[0].Tail - 1;
         // A lone subchain whose next is a block of the local chain has nothing left to fetch (geth's linked check
@@ -75,6 +76,7 @@ public sealed partial class SkeletonSync
         Log.CycleStarting(_logger, head.Number, head.Hash, scratchHead, _linked);
         if (_linked)
         {
+            _health.Succeeded(); // nothing for the skeleton to write: the backfiller's writes are its own tracker's
             _filler.Resume();
         }
         return cycle;
@@ -163,6 +165,7 @@ public sealed partial class SkeletonSync
         {
             _store.SaveProgress(_progress);
         }
+        _health.Succeeded();
         h.Reply.TrySetResult(SyncRequestOutcome.Accepted);
         if (cycle.Linked)
         {
@@ -219,6 +222,12 @@ public sealed partial class SkeletonSync
         }
         catch (OperationCanceledException)
         {
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A backfiller that failed is its own supervisor's to restart (Backfiller's tracker): the skeleton loop
+            // carries on from the chain store's head; the last filled block is then unknown, so nothing is cleaned.
+            Log.SuspendFailed(_logger, e.Message);
         }
         return (filled, forced, terminate);
     }

@@ -48,6 +48,15 @@ public sealed partial class SkeletonSync
         [LoggerMessage(309, LogLevel.Debug, "Peer answered a header task empty, resting id={Peer} origin={Origin} strikes={Strikes} rest={Rest}")]
         public static partial void PeerResting(ILogger logger, string peer, ulong origin, int strikes, TimeSpan rest);
 
+        [LoggerMessage(311, LogLevel.Debug, "Backfiller failed while suspended, carrying on error={Error}")]
+        public static partial void SuspendFailed(ILogger logger, string error);
+
+        [LoggerMessage(312, LogLevel.Information, "Re-admitting configured sync peer after its backoff id={Peer}")]
+        public static partial void PeerReadmitted(ILogger logger, string peer);
+
+        [LoggerMessage(313, LogLevel.Error, "Announced head is on another chain: it does not descend from this node's anchor, the beacon node follows another network or the datadir belongs to one head={Head} hash={Hash} anchor={Anchor} ours={Ours} theirs={Theirs}")]
+        public static partial void AnotherNetwork(ILogger logger, ulong head, Hash256? hash, ulong anchor, Hash256? ours, Hash256 theirs);
+
         [LoggerMessage(310, LogLevel.Warning, "Beacon header sync stalled, retrying elapsed={Elapsed} tail={Tail} peers={Peers} inflight={InFlight} hung={Hung} resting={Resting}")]
         public static partial void Stalled(ILogger logger, TimeSpan elapsed, ulong tail, int peers, int inFlight, int hung, int resting);
     }

@@ -111,7 +111,7 @@ public sealed partial class SkeletonSync
             window.Free(task);
             if (d.Failure != Cancelled)
             {
-                Drop(d.Peer, d.Failure);
+                Drop(d.Peer, d.Failure, DropCause.Unresponsive); // no answer, or one that failed in transit
             }
             return (false, false);
         }
@@ -121,7 +121,7 @@ public sealed partial class SkeletonSync
             window.Free(task);
             if (verdict.Blame == Blame.Peer)
             {
-                Drop(d.Peer, verdict.Reason);
+                Drop(d.Peer, verdict.Reason, DropCause.Misbehaved);
             }
             else
             {
@@ -166,7 +166,7 @@ public sealed partial class SkeletonSync
                 Log.InvalidSkeletonHeaders(_logger, subchain.Tail - 1, subchain.Next, first.Hash);
                 if (window.OwnerOf(0) is { } owner)
                 {
-                    Drop(owner, "headers do not link to the subchain tail");
+                    Drop(owner, "headers do not link to the subchain tail", DropCause.Misbehaved);
                 }
                 window.DiscardFirst();
                 break;
@@ -209,7 +209,12 @@ public sealed partial class SkeletonSync
         if (batch.Count > 0)
         {
             _store.WriteBatch(batch, _progress!);
+            _health.Succeeded();
             cycle.ProgressAt = _time.GetTimestamp();
+            if (!linked && !merged)
+            {
+                CheckAnotherNetwork();
+            }
         }
         DeleteStale(stale);
         LogProgress(linked);
@@ -248,7 +253,7 @@ public sealed partial class SkeletonSync
             {
                 hung++;
                 window.Free(task);
-                Drop(owner, $"request for #{HeaderTasks.RangeOf(window.Head, task, anchor).Origin} outstanding {outFor.TotalSeconds:F0} s, past its timeout");
+                Drop(owner, $"request for #{HeaderTasks.RangeOf(window.Head, task, anchor).Origin} outstanding {outFor.TotalSeconds:F0} s, past its timeout", DropCause.Unresponsive);
             }
         }
         var resting = _backoff.Running().Count;
@@ -258,9 +263,32 @@ public sealed partial class SkeletonSync
         cycle.ProgressAt = _time.GetTimestamp();
     }
 
-    private void Drop(ISyncPeer peer, string reason)
+    /// <summary>
+    /// The newest subchain reached the block above our anchor (the genesis, or the checkpoint) without linking: its
+    /// tail's parent is another block than our anchor, so the announced head is on another chain — the beacon node
+    /// follows another network, or the datadir (or --sync.checkpoint) belongs to one (issue 13). Nothing is left to
+    /// fetch below the anchor, so the cycle waits without asking anything (no busy loop); said once per foreign
+    /// parent at Error, naming both hashes, and shown in skeleton_status; the skeleton is kept for inspection.
+    /// </summary>
+    private void CheckAnotherNetwork()
     {
-        if (_peers.Drop(peer, reason))
+        var anchor = _chain.AnchorNumber;
+        if (_progress is not { Subchains: [var newest, ..] } || newest.Tail != anchor + 1 || _foreignParent == newest.Next)
+        {
+            return;
+        }
+        _foreignParent = newest.Next;
+        var ours = _chain.AnchorHash;
+        var head = _store.GetHeader(newest.Head);
+        _foreignChain = $"the announced head #{newest.Head} {head?.Hash} does not descend from this node's anchor: its block #{newest.Tail} names parent "
+            + $"{newest.Next}, this node has {ours?.ToString() ?? "another block"} at #{anchor}. The beacon node follows another network, or this datadir "
+            + "(or --sync.checkpoint) belongs to one; the downloaded headers are kept for inspection and nothing more is fetched.";
+        Log.AnotherNetwork(_logger, newest.Head, head?.Hash, anchor, ours, newest.Next);
+    }
+
+    private void Drop(ISyncPeer peer, string reason, DropCause cause)
+    {
+        if (_peers.Drop(peer, reason, cause))
         {
             Log.PeerDropped(_logger, peer.Id, reason);
         }

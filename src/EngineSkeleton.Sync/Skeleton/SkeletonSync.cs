@@ -1,9 +1,11 @@
 using System.Threading.Channels;
 using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Backfill;
 using EngineSkeleton.Sync.Beacon;
 using EngineSkeleton.Sync.Peers;
+using EngineSkeleton.Sync.Supervision;
 using Microsoft.Extensions.Logging;
 
 namespace EngineSkeleton.Sync.Skeleton;
@@ -41,6 +43,8 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly ITimer _restTimer;
     private readonly ITimer _watchdog;
+    private readonly ITimer _restartTimer;
+    private readonly FaultTracker _health;
     private Task? _loop;
     private int _disposed;
 
@@ -51,6 +55,8 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     private int _cycles; // cycles started: numbers each cycle's requests
     private bool _linked; // whether the latest cycle started linked: skeleton_status' "linked"
     private volatile SkeletonSnapshot _snapshot = SkeletonSnapshot.Idle;
+    private Hash256? _foreignParent; // the foreign parent last reported (CheckAnotherNetwork)
+    private volatile string? _foreignChain; // what skeleton_status says about it
 
     public SkeletonSync(SkeletonStore store, PeerSet peers, IBackfiller filler, IChainLink chain, TimeProvider time, ILogger<SkeletonSync> logger)
     {
@@ -65,10 +71,40 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         // Timer callbacks only post to the channel: the loop stays the one reader of all state.
         _restTimer = time.CreateTimer(_ => _events.Writer.TryWrite(RestOver.Instance), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _watchdog = time.CreateTimer(_ => _events.Writer.TryWrite(WatchdogTick.Instance), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _restartTimer = time.CreateTimer(_ => _events.Writer.TryWrite(RestartDue.Instance), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _health = new FaultTracker("skeleton", time, logger);
+        _peers.Readmitted += OnReadmitted;
     }
 
     /// <summary>What skeleton_status shows; replaced (never mutated) by the loop after every event.</summary>
     internal SkeletonSnapshot Snapshot => _snapshot;
+
+    /// <summary>
+    /// The loop's health and the backfiller's, the worse of the two (a faulted one over a restarting one): what the
+    /// facade shows and the host's readiness check reads.
+    /// </summary>
+    internal SyncHealth Health
+    {
+        get
+        {
+            var own = _health.Health;
+            var filler = _filler.Health;
+            return Worse(own, filler);
+        }
+    }
+
+    /// <summary>Test hook: the loop's fault tracker (its AfterFailure hook).</summary>
+    internal FaultTracker Supervisor => _health;
+
+    private static SyncHealth Worse(SyncHealth a, SyncHealth b) =>
+        Rank(b.State) > Rank(a.State) ? b : a;
+
+    private static int Rank(SyncHealthState state) => state switch
+    {
+        SyncHealthState.Faulted => 2,
+        SyncHealthState.Restarting => 1,
+        _ => 0,
+    };
 
     /// <summary>Test hook: called by the loop each time it publishes a snapshot (before it waits for the next event).</summary>
     internal Action<SkeletonSnapshot>? AfterEvent { get; set; }
@@ -107,14 +143,35 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Adds a peer the operator configured (--sync.rpc): dropped, it comes back after a backoff
+    /// (<see cref="PeerSet.AddConfigured"/>), as geth re-dials its static peers.
+    /// </summary>
+    public void AddConfiguredPeer(ISyncPeer peer)
+    {
+        if (_peers.AddConfigured(peer))
+        {
+            _events.Writer.TryWrite(PeersChanged.Instance);
+        }
+    }
+
+    /// <summary>A configured peer is back (from the peer set's timer): idle peers take tasks, the backfiller resumes.</summary>
+    private void OnReadmitted(ISyncPeer peer)
+    {
+        Log.PeerReadmitted(_logger, peer.Id);
+        _events.Writer.TryWrite(PeersChanged.Instance);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
+        _peers.Readmitted -= OnReadmitted;
         await _watchdog.DisposeAsync().ConfigureAwait(false);
         await _restTimer.DisposeAsync().ConfigureAwait(false);
+        await _restartTimer.DisposeAsync().ConfigureAwait(false);
         if (_loop is { } loop)
         {
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -135,21 +192,59 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         _stop.Dispose();
     }
 
+    /// <summary>
+    /// The loop under its supervisor (docs/reliability.md): whatever escapes a cycle — a disk that refuses writes, a
+    /// bug, a state nobody expected — is recorded (<see cref="FaultTracker"/>: logged once with its cause, shown in
+    /// the health the host reads), the backfiller is suspended as at any cycle's end, and after a backoff the loop
+    /// starts again from the stored progress, on the head it was syncing to (or a newer forced one). The thread
+    /// never dies while the node runs.
+    /// </summary>
     private void Run()
     {
         Thread.CurrentThread.Name = "skeleton sync"; // for thread dumps and profiles
-        _progress = _store.LoadProgress();
-        Publish(SyncState.Idle);
-        var head = WaitForForcedHead();
-        _stats.Start();
-        while (head.Header is not null || head.Resume)
+        Target? target = null; // null until the first forced head
+        while (true)
         {
-            var (end, next) = Cycle(head.Header, head.Finalized);
+            try
+            {
+                RunCycles(ref target);
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !_stop.IsCancellationRequested)
+            {
+                if (!Recover(e, ref target))
+                {
+                    Publish(SyncState.Terminated);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Cycles from the stored progress until terminated; <paramref name="target"/> is where the current one goes.</summary>
+    private void RunCycles(ref Target? target)
+    {
+        _progress = _store.LoadProgress();
+        if (target is null)
+        {
+            Publish(SyncState.Idle);
+            _health.Succeeded(); // nothing to write until a forced head comes
+            var first = WaitForForcedHead();
+            if (first is null)
+            {
+                return;
+            }
+            target = first;
+            _stats.Start();
+        }
+        while (target.Header is not null || target.Resume)
+        {
+            var (end, next) = Cycle(target.Header, target.Finalized);
             Log.CycleEnded(_logger, end);
             switch (end)
             {
                 case CycleEnd.Reorged:
-                    head = (next, null, false);
+                    target = new Target(next, null, false);
                     break;
                 case CycleEnd.Terminated:
                     Publish(SyncState.Terminated);
@@ -157,14 +252,77 @@ public sealed partial class SkeletonSync : IAsyncDisposable
                 default:
                     // Linked, merged or trimmed: no new head, the next cycle starts from the stored progress
                     // (geth's sync loop sets head = nil for these).
-                    head = (null, null, true);
+                    target = Target.FromProgress;
                     break;
             }
         }
     }
 
+    /// <summary>
+    /// After a failure: records it, suspends the backfiller, and waits out the backoff answering events — a forced
+    /// head becomes the restart's target, a non-forced one is refused, a terminate ends the loop (false).
+    /// </summary>
+    private bool Recover(Exception error, ref Target? target)
+    {
+        var delay = _health.Failed(error);
+        var (_, forced, terminate) = SuspendFiller();
+        if (terminate is not null)
+        {
+            terminate.TrySetResult();
+            return false;
+        }
+        if (forced is not null)
+        {
+            target = new Target(forced, null, false);
+        }
+        Publish(_snapshot.State);
+        _restartTimer.Change(delay, Timeout.InfiniteTimeSpan);
+        _health.RestartArmed();
+        try
+        {
+            while (true)
+            {
+                switch (NextEvent())
+                {
+                    case RestartDue:
+                        _health.Restarting();
+                        return true;
+                    case Terminate t:
+                        t.Done.TrySetResult();
+                        return false;
+                    case HeadEvent { Force: true } h:
+                        target = new Target(h.Header, h.Finalized, false);
+                        h.Reply.TrySetResult(SyncRequestOutcome.Accepted);
+                        break;
+                    case HeadEvent h:
+                        h.Reply.TrySetResult(SyncRequestOutcome.RefusedFaulted);
+                        break;
+                    case Delivery d:
+                        _peers.MarkIdle(d.Peer);
+                        break;
+                    default:
+                        break;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        finally
+        {
+            _restartTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>Where a cycle goes: a new head, or on from the stored progress (<see cref="Resume"/>).</summary>
+    private sealed record Target(BlockHeader? Header, ulong? Finalized, bool Resume)
+    {
+        public static readonly Target FromProgress = new(null, null, true);
+    }
+
     /// <summary>Before the first cycle only a forced head (forkchoiceUpdated) starts the sync, as in geth.</summary>
-    private (BlockHeader? Header, ulong? Finalized, bool Resume) WaitForForcedHead()
+    private Target? WaitForForcedHead()
     {
         while (true)
         {
@@ -175,19 +333,19 @@ public sealed partial class SkeletonSync : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                return (null, null, false);
+                return null;
             }
             switch (ev)
             {
                 case Terminate t:
                     t.Done.TrySetResult();
-                    return (null, null, false);
+                    return null;
                 case HeadEvent { Force: false } h:
                     h.Reply.TrySetResult(SyncRequestOutcome.RefusedNotExtending);
                     break;
                 case HeadEvent h:
                     h.Reply.TrySetResult(SyncRequestOutcome.Accepted);
-                    return (h.Header, h.Finalized, false);
+                    return new Target(h.Header, h.Finalized, false);
                 case Delivery d:
                     _peers.MarkIdle(d.Peer);
                     break;
@@ -216,6 +374,7 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         _snapshot = new SkeletonSnapshot(state, _progress, _linked, _stats.Pulled, _stats.Rate, _peers.Status())
         {
             Resting = _backoff.Running(),
+            AnotherChain = _foreignChain,
         };
         AfterEvent?.Invoke(_snapshot);
     }

@@ -66,10 +66,13 @@ public sealed class SkeletonStoreTests : IDisposable
 
             // Every header and the progress are written inside the transaction when the failure strikes; numbers
             // 1000..1300 would be overwritten by another chain's headers.
-            var error = Assert.Throws<IOException>(() => store.WriteBatch(
+            // The disk's failure is named as the environment's, and the store is opened again before its next use.
+            var error = Assert.Throws<StoreException>(() => store.WriteBatch(
                 [.. other.Skip(1000).Take(301).Reverse(), .. Chain.Skip(500).Take(500).Reverse()],
                 ProgressOf(1500, 500, finalized: 1400)));
-            Assert.Equal("disk gone", error.Message);
+            Assert.Equal(StoreFaultKind.IoError, error.Kind);
+            Assert.Equal("disk gone", error.InnerException?.Message);
+            Assert.StartsWith($"I/O error writing the skeleton store at {DbPath}", error.Message, StringComparison.Ordinal);
             store.BeforeCommit = null;
 
             Assert.Equal(before, store.LoadProgress());

@@ -132,7 +132,7 @@ public sealed class FillStateTests
         {
             ["served", var count] => Served(run, int.Parse(count, CultureInfo.InvariantCulture)),
             ["empty"] => FetchResult.Empty(run.Peer, run.Run, TimeSpan.FromMilliseconds(1)),
-            ["failed"] => FetchResult.Failed(run.Peer, run.Run, "served bodies that do not match their headers"),
+            ["failed"] => FetchResult.Failed(run.Peer, run.Run, "served bodies that do not match their headers", DropCause.Misbehaved),
             ["cancelled"] => FetchResult.Cancelled(run.Peer, run.Run),
             _ => throw new ArgumentException(answer, nameof(answer)),
         });

@@ -17,7 +17,13 @@ internal sealed class CanonicalMap : IChainLink
 {
     private readonly Dictionary<ulong, Hash256> _canonical = [];
 
-    public CanonicalMap(BlockHeader genesis) => _canonical[0] = genesis.Hash;
+    public CanonicalMap(BlockHeader genesis)
+    {
+        _canonical[0] = genesis.Hash;
+        AnchorHash = genesis.Hash;
+    }
+
+    public Hash256? AnchorHash { get; }
 
     public bool IsLinked(ulong number, Hash256 hash) => _canonical.TryGetValue(number, out var canonical) && canonical == hash;
 

@@ -55,7 +55,7 @@ internal sealed partial class ForkchoiceUpdatedHandler(
             }
             if (header is not null)
             {
-                _ = sync.SyncAsync(header, state.Finalized, force: true); // forced: taken whatever the syncer is doing
+                SyncHandOver.Send(sync, header, state.Finalized, force: true, logger); // forced: taken whatever the syncer is doing
             }
             else
             {

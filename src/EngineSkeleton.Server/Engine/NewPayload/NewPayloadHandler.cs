@@ -56,7 +56,7 @@ internal sealed partial class NewPayloadHandler(
         if (parent is null)
         {
             pending.Add(block.Header);
-            _ = sync.SyncAsync(block.Header, Hash256.Zero, force: false); // a refusal changes nothing: the answer is SYNCING
+            SyncHandOver.Send(sync, block.Header, Hash256.Zero, force: false, logger); // the answer is SYNCING whatever the reply
             Log.UnknownParent(logger, block.Header.Number, hash, block.Header.ParentHash);
             return PayloadStatusV1.Syncing;
         }
