@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using EngineSkeleton.Core.Blocks;
 using EngineSkeleton.Core.Chain;
 using EngineSkeleton.Core.Payloads;
@@ -174,6 +175,15 @@ internal static class SeedCorpus
         Add("dns", "branch", Utf8("enrtree-branch:2XS2367YHAXJFGLZHVAWLQD4ZY,H4FHT4B454P6UXFD7JCYQ5PWDY,MHTDO6TMUBRIA2XWG5LUDACK24"));
         Add("dns", "link", Utf8("enrtree://AM5FCQLWIZX2QFPNJAP7VUERCCRNGRHWZG3YYHIUV7BVDQ5FDPRT2@morenodes.example.org"));
         Add("dns", "enr", Utf8("enr:-HW4QOFzoVLaFJnNhbgMoDXPnOvcdVuj7pDpqRvh6BRDO68aVi5ZcjB3vzQRZH2IcLBGHzo8uUN3snqmgTiE56CH3AMBgmlkgnY0iXNlY3AyNTZrMaECC2_24YYkYHEgdzxlSNKQEnHhuNAbNlMlWJxrJxbAFvA"));
+
+        // JSON-RPC peer answers: byte 0 + 1 is the number of calls in the batch.
+        var postMerge = blocks[^1];
+        var rawHeader = $$"""{"jsonrpc":"2.0","id":0,"result":"{{Hex.Encode(postMerge.Header.Encode())}}"}""";
+        var blockObject = JsonSerializer.Serialize(EngineSkeleton.Server.Eth.BlockJson.From(postMerge));
+        var preMergeObject = JsonSerializer.Serialize(EngineSkeleton.Server.Eth.BlockJson.From(blocks[3]));
+        Add("rpc-peer", "raw-header", [0, .. Utf8($"[{rawHeader}]")]);
+        Add("rpc-peer", "block-objects", [2, .. Utf8($$"""[{"jsonrpc":"2.0","id":1,"result":{{preMergeObject}}},{"jsonrpc":"2.0","id":0,"result":{{blockObject}}},{"jsonrpc":"2.0","id":2,"result":null}]""")]);
+        Add("rpc-peer", "errors", [1, .. Utf8("""[{"jsonrpc":"2.0","id":0,"error":{"code":-32601,"message":"the method does not exist"}},{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"specified block greater than current height"}}]""")]);
 
         foreach (var (path, bytes) in files)
         {
