@@ -77,21 +77,31 @@ switch (args[1])
 
 static int Replay(FuzzTarget target, string[] paths)
 {
-    var files = paths.SelectMany(p => Directory.Exists(p) ? Directory.EnumerateFiles(p).Order(StringComparer.Ordinal) : (IEnumerable<string>)[p]).ToList();
+    // AFL's README.txt sits beside the crash files it describes.
+    var files = paths.SelectMany(p => Directory.Exists(p) ? Directory.EnumerateFiles(p).Order(StringComparer.Ordinal) : (IEnumerable<string>)[p])
+        .Where(f => Path.GetFileName(f) != "README.txt").ToList();
     var failures = new List<FuzzFailure>();
+    var known = 0;
     foreach (var file in files)
     {
+        var before = failures.Count;
         if (MutationRun.Execute(target, file, File.ReadAllBytes(file), failures))
         {
             Console.WriteLine($"ok     {file}");
         }
+        else if (KnownFindings.Match(target.Name, failures[before].Error) is { } finding)
+        {
+            known++;
+            Console.WriteLine($"KNOWN  {file}: {failures[before].Error.GetType().Name} in {finding.ThrownIn} ({finding.RegressionTest})");
+        }
         else
         {
-            Console.WriteLine($"CRASH  {failures[^1].Origin}\n{failures[^1].Error}");
+            Console.WriteLine($"CRASH  {failures[before].Origin}\n{failures[before].Error}");
         }
     }
-    Console.WriteLine($"{files.Count - failures.Count} passed, {failures.Count} failed");
-    return failures.Count == 0 ? 0 : 1;
+    var crashes = failures.Count - known;
+    Console.WriteLine($"{files.Count - failures.Count} passed, {crashes} failed, {known} known findings");
+    return crashes == 0 ? 0 : 1;
 }
 
 static int Mutate(FuzzTarget target, string[] rest)

@@ -26,8 +26,8 @@ if [ $# -eq 0 ]; then
 fi
 
 summary="$work/summary.md"
-echo "| target | seconds | executions | execs/s | corpus | edges | crashes | hangs |" > "$summary"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|" >> "$summary"
+echo "| target | seconds | executions | execs/s | corpus | edges | crashes | hangs | crashes that are known findings |" > "$summary"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|" >> "$summary"
 for spec in "$@"; do
   target=${spec%%:*}
   secs=$seconds
@@ -42,9 +42,15 @@ for spec in "$@"; do
   stats="$out/default/fuzzer_stats"
   if [ -f "$stats" ]; then
     get() { awk -F' *: *' -v k="$1" '$1==k {print $2}' "$stats"; }
-    echo "| $target | $secs | $(get execs_done) | $(get execs_per_sec) | $(get corpus_count) | $(get edges_found) | $(get saved_crashes) | $(get saved_hangs) |" >> "$summary"
+    # Triage: each saved crash replayed; the ones tests/EngineSkeleton.Fuzz/KnownFindings.cs names are counted apart.
+    known=0
+    if [ -n "$(ls -A "$out/default/crashes" 2>/dev/null)" ]; then
+      dotnet "$work/publish/EngineSkeleton.Fuzz.dll" "$target" run "$out/default/crashes" > "$work/$target.triage.log" 2>&1 || true
+      known=$(grep -c '^KNOWN' "$work/$target.triage.log" || true)
+    fi
+    echo "| $target | $secs | $(get execs_done) | $(get execs_per_sec) | $(get corpus_count) | $(get edges_found) | $(get saved_crashes) | $(get saved_hangs) | $known |" >> "$summary"
   else
-    echo "| $target | $secs | afl-fuzz did not start: see $work/$target.log | | | | | |" >> "$summary"
+    echo "| $target | $secs | afl-fuzz did not start: see $work/$target.log | | | | | | |" >> "$summary"
   fi
 done
 cat "$summary"
