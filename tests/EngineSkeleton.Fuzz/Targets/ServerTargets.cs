@@ -77,7 +77,7 @@ internal static class ServerTargets
         {
             return; // RpcRequestParser refuses the body (-32700) before StreamJsonRpc reads a parameter.
         }
-        var shape = (PayloadShape)(input[0] % 3);
+        var shape = (PayloadShape)((input[0] & 0x7f) % 3);
         var withRequests = (input[0] & 0x80) != 0;
         JsonDocument document;
         try

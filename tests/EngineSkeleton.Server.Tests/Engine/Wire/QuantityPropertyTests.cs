@@ -70,6 +70,17 @@ public sealed class QuantityPropertyTests
         });
     }
 
+    /// <summary>geth's hexutil takes "0X" too; it once reached Nethereum, which threw (found by fuzzing).</summary>
+    [Fact]
+    public void Data_with_an_upper_case_prefix_reads_as_with_the_lower_case_one()
+    {
+        Gen.Byte.Array[0, 100].Sample(bytes =>
+        {
+            var text = "0X" + Hex.Encode(bytes)[2..];
+            Assert.Equal(bytes, Params.DataValue(Json(text), "d"));
+        });
+    }
+
     [Fact]
     public void Data_of_odd_length_or_without_its_prefix_is_refused()
     {
