@@ -145,7 +145,15 @@ public sealed record BlockBody(
         while (txList.HasMore)
         {
             var offset = txList.Offset;
-            var tx = txList.PeekIsList ? txList.ReadRawItem() : txList.ReadBytes();
+            var isList = txList.PeekIsList;
+            var tx = isList ? txList.ReadRawItem() : txList.ReadBytes();
+            if (!isList && tx.Length > 0 && tx[0] >= 0xc0)
+            {
+                // EIP-2718: a legacy transaction is the list itself; wrapped in a string it would decode here but
+                // encode back unwrapped, to other bytes (geth reads such a string as an envelope of type 0xc0+).
+                throw new RlpException(
+                    $"RLP: transaction {transactions.Count} is a legacy transaction wrapped in a string (at byte {offset})");
+            }
             if (!Blocks.Transactions.IsWellFormed(tx, out var error))
             {
                 throw new RlpException(

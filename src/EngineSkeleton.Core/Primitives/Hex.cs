@@ -35,7 +35,8 @@ public static class Hex
                 return false;
             }
         }
-        bytes = hex.HexToByteArray();
+        // The digits alone: Nethereum strips a lower-case "0x" only and reads "0X" as digits (found by fuzzing).
+        bytes = hex.Length == 2 ? [] : hex[2..].HexToByteArray();
         return true;
     }
 
