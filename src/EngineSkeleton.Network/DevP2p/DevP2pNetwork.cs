@@ -29,6 +29,8 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<NodeId, Slot> _slots = [];
     private readonly List<Task> _tasks = [];
+    private readonly SemaphoreSlim _pendingInbound;
+    private readonly InboundThrottle _throttle;
     private TcpListener? _listener;
     private Enode? _self;
     private BlockRange? _lastRangeSent;
@@ -50,6 +52,8 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
         _time = time;
         _loggers = loggers;
         _logger = loggers.CreateLogger<DevP2pNetwork>();
+        _pendingInbound = new SemaphoreSlim(options.MaxPendingPeers, options.MaxPendingPeers);
+        _throttle = new InboundThrottle(options.InboundThrottleTime, options.ThrottleLan, time);
     }
 
     /// <summary>Our enode URL, with the port actually bound; valid after <see cref="StartAsync"/>.</summary>
@@ -154,8 +158,13 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
             // Connection tasks end with their sockets; none is worth holding the shutdown for.
         }
         _stop.Dispose();
+        _pendingInbound.Dispose();
     }
 
+    /// <summary>
+    /// Accepts while fewer than <see cref="DevP2pOptions.MaxPendingPeers"/> inbound handshakes run (geth's listenLoop
+    /// takes a slot before Accept), and refuses an address seen within the throttle window before any handshake work.
+    /// </summary>
     private async Task AcceptLoopAsync(TcpListener listener, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
@@ -163,19 +172,36 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
             Socket socket;
             try
             {
-                socket = await listener.AcceptSocketAsync(ct).ConfigureAwait(false);
+                await _pendingInbound.WaitAsync(ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException && ct.IsCancellationRequested)
+            catch (OperationCanceledException)
             {
                 return;
             }
+            try
+            {
+                socket = await listener.AcceptSocketAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or InvalidOperationException or SocketException && ct.IsCancellationRequested)
+            {
+                return; // stopped: the listener was closed (InvalidOperationException if before the accept began)
+            }
             catch (SocketException e)
             {
+                _pendingInbound.Release();
                 Log.AcceptFailed(_logger, e.Message);
                 continue;
             }
             var remote = socket.RemoteEndPoint?.ToString() ?? "?";
-            Track(Task.Run(() => RunConnectionAsync(socket, remote, dialed: null, ct), CancellationToken.None));
+            if (socket.RemoteEndPoint is IPEndPoint endPoint && !_throttle.TryAdmit(endPoint.Address))
+            {
+                Log.InboundThrottled(_logger, remote, _options.InboundThrottleTime.TotalSeconds);
+                socket.Dispose();
+                _pendingInbound.Release();
+                continue;
+            }
+            var pending = new PendingSlot(_pendingInbound);
+            Track(Task.Run(() => RunConnectionAsync(socket, remote, dialed: null, ct, pending), CancellationToken.None));
         }
     }
 
@@ -223,7 +249,7 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
     }
 
     /// <summary>One connection from socket to close; true if the peer joined. Never throws.</summary>
-    private async Task<bool> RunConnectionAsync(Socket socket, string remote, NodeId? dialed, CancellationToken ct)
+    private async Task<bool> RunConnectionAsync(Socket socket, string remote, NodeId? dialed, CancellationToken ct, PendingSlot? pending = null)
     {
         var inbound = dialed is null;
         var connection = new RlpxConnection(new NetworkStream(socket, ownsSocket: true), _key, _rlpxOptions, _time, _loggers.CreateLogger<RlpxConnection>());
@@ -263,6 +289,7 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
                 await peer.CloseAsync(DisconnectReason.SubprotocolReason, $"refused: {mismatch}").ConfigureAwait(false);
                 return false;
             }
+            pending?.Release();
             Join(slot);
             var reason = await peer.RunAsync().ConfigureAwait(false);
             Leave(slot, reason);
@@ -282,6 +309,7 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
         }
         finally
         {
+            pending?.Release();
             if (slot is not null)
             {
                 lock (_gate)
@@ -411,6 +439,27 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
+    /// <summary>An inbound connection's place among the pending handshakes, given back once (joined, refused or failed).</summary>
+    private sealed class PendingSlot(SemaphoreSlim slots)
+    {
+        private int _released;
+
+        public void Release()
+        {
+            try
+            {
+                if (Interlocked.Exchange(ref _released, 1) == 0)
+                {
+                    slots.Release();
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+                // A handshake that outlived the network's shutdown wait: nothing is accepted any more.
+            }
+        }
+    }
+
     /// <summary>A connection past Hello that holds its node id's place in the table.</summary>
     private sealed class Slot(bool inbound)
     {
@@ -452,5 +501,8 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
 
         [LoggerMessage(819, LogLevel.Warning, "Static node is this node, not dialed enode={Enode}")]
         public static partial void SelfStatic(ILogger logger, string enode);
+
+        [LoggerMessage(830, LogLevel.Debug, "Rejected inbound connection addr={Address} reason=\"too many attempts\" window={Window}s")]
+        public static partial void InboundThrottled(ILogger logger, string address, double window);
     }
 }

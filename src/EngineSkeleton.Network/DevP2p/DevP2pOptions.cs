@@ -74,6 +74,25 @@ public sealed record DevP2pOptions
     /// </summary>
     public int MaxStrayAnswers { get; init; } = 4;
 
+    /// <summary>
+    /// Inbound connections in their handshakes at once (RLPx, Hello, eth Status): 50, geth's defaultMaxPendingPeers
+    /// (p2p/server.go, --maxpendpeers). The listener accepts no further connection until one of them joins or fails,
+    /// so a flood of half-open connections costs a bounded amount of ECDH and memory.
+    /// </summary>
+    public int MaxPendingPeers { get; init; } = 50;
+
+    /// <summary>
+    /// An address that connected less than this ago is refused before its handshake: 30 s, geth's inboundThrottleTime
+    /// (p2p/server.go). LAN addresses are exempt, as in geth (see <see cref="ThrottleLan"/>).
+    /// </summary>
+    public TimeSpan InboundThrottleTime { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Throttle LAN addresses too (loopback, private and link-local ranges). Off, as geth has it: nodes on one host or
+    /// one LAN (tests, a validator's own setup) reconnect at will. Tests turn it on to see the throttle over loopback.
+    /// </summary>
+    internal bool ThrottleLan { get; init; }
+
     /// <summary>Inbound connections accepted at once: MaxPeers − MaxPeers/3 (geth p2p/server.go maxInboundConns).</summary>
     public int MaxInboundPeers => MaxPeers - (MaxPeers / 3);
 
@@ -99,7 +118,7 @@ public sealed record DevP2pOptions
         {
             (nameof(StatusTimeout), StatusTimeout), (nameof(RequestTimeout), RequestTimeout), (nameof(PingInterval), PingInterval),
             (nameof(IdleTimeout), IdleTimeout), (nameof(DialTimeout), DialTimeout), (nameof(StaticRedialMin), StaticRedialMin),
-            (nameof(StaticRedialMax), StaticRedialMax),
+            (nameof(StaticRedialMax), StaticRedialMax), (nameof(InboundThrottleTime), InboundThrottleTime),
         })
         {
             if (value <= TimeSpan.Zero)
@@ -110,6 +129,10 @@ public sealed record DevP2pOptions
         if (StaticRedialMax < StaticRedialMin)
         {
             throw new ArgumentException($"devp2p option {nameof(StaticRedialMax)} is below {nameof(StaticRedialMin)}", nameof(StaticRedialMax));
+        }
+        if (MaxPendingPeers < 1)
+        {
+            throw new ArgumentException($"devp2p option {nameof(MaxPendingPeers)} is {MaxPendingPeers}; it must be at least 1", nameof(MaxPendingPeers));
         }
         if (MaxPendingRequests < 1 || MaxStrayAnswers < 0)
         {
