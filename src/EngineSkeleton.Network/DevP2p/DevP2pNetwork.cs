@@ -17,6 +17,9 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
     /// <summary>A BlockRangeUpdate goes out once our head has moved this many blocks since the last (geth eth/handler.go blockRangeState: 32).</summary>
     internal const ulong BlockRangeUpdateStep = 32;
 
+    /// <summary>Misbehaving nodes remembered at once; past it the oldest half is forgotten (each cost a full handshake).</summary>
+    private const int MaxPenalized = 1024;
+
     private readonly DevP2pOptions _options;
     private readonly NodeKey _key;
     private readonly IEthChain _chain;
@@ -29,6 +32,7 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<NodeId, Slot> _slots = [];
     private readonly List<Task> _tasks = [];
+    private readonly Dictionary<NodeId, long> _penalizedUntil = [];
     private readonly SemaphoreSlim _pendingInbound;
     private readonly InboundThrottle _throttle;
     private TcpListener? _listener;
@@ -214,6 +218,11 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
             {
                 var joined = await DialAsync(node, ct).ConfigureAwait(false);
                 delay = joined ? _options.StaticRedialMin : Min(delay * 2, _options.StaticRedialMax);
+                if (PenaltyLeft(node.Id) is { } penalty && penalty > delay)
+                {
+                    Log.RedialDeferred(_logger, node.Id.ToShortString(), penalty.TotalSeconds);
+                    delay = penalty;
+                }
             }
             try
             {
@@ -264,6 +273,7 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
             var version = SharedEthVersion(hello);
             if (version is null)
             {
+                Penalize(remoteId);
                 await RefuseAsync(connection, DisconnectReason.UselessPeer, remoteId, $"no eth version shared (they offer {string.Join(",", hello.Capabilities)})").ConfigureAwait(false);
                 return false;
             }
@@ -285,6 +295,7 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
             }
             if (mismatch is not null)
             {
+                Penalize(remoteId);
                 Log.Refused(_logger, remoteId.ToShortString(), remote, mismatch);
                 await peer.CloseAsync(DisconnectReason.SubprotocolReason, $"refused: {mismatch}").ConfigureAwait(false);
                 return false;
@@ -292,6 +303,10 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
             pending?.Release();
             Join(slot);
             var reason = await peer.RunAsync().ConfigureAwait(false);
+            if (peer.SentReason is DisconnectReason.BreachOfProtocol or DisconnectReason.UselessPeer or DisconnectReason.SubprotocolReason or DisconnectReason.PingTimeout)
+            {
+                Penalize(remoteId);
+            }
             Leave(slot, reason);
             return true;
         }
@@ -420,6 +435,43 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
         return best;
     }
 
+    /// <summary>Defers our next dial of <paramref name="id"/> by <see cref="DevP2pOptions.MisbehaviourRedial"/>.</summary>
+    private void Penalize(NodeId id)
+    {
+        var now = _time.GetTimestamp();
+        lock (_gate)
+        {
+            if (_penalizedUntil.Count >= MaxPenalized)
+            {
+                // Inbound strangers can fill the table too: the half whose penalties end first is forgotten.
+                foreach (var old in _penalizedUntil.OrderBy(p => p.Value).Take(_penalizedUntil.Count / 2).Select(p => p.Key).ToArray())
+                {
+                    _penalizedUntil.Remove(old);
+                }
+            }
+            _penalizedUntil[id] = now + (long)(_options.MisbehaviourRedial.TotalSeconds * _time.TimestampFrequency);
+        }
+    }
+
+    /// <summary>How long until <paramref name="id"/> may be dialed again after misbehaving, or null if it may now.</summary>
+    internal TimeSpan? PenaltyLeft(NodeId id)
+    {
+        lock (_gate)
+        {
+            if (!_penalizedUntil.TryGetValue(id, out var until))
+            {
+                return null;
+            }
+            var left = TimeSpan.FromSeconds((until - _time.GetTimestamp()) / (double)_time.TimestampFrequency);
+            if (left > TimeSpan.Zero)
+            {
+                return left;
+            }
+            _penalizedUntil.Remove(id);
+            return null;
+        }
+    }
+
     private bool IsConnected(NodeId id)
     {
         lock (_gate)
@@ -501,6 +553,9 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
 
         [LoggerMessage(819, LogLevel.Warning, "Static node is this node, not dialed enode={Enode}")]
         public static partial void SelfStatic(ILogger logger, string enode);
+
+        [LoggerMessage(831, LogLevel.Debug, "Static node misbehaved, next dial deferred id={Peer} wait={Wait}s")]
+        public static partial void RedialDeferred(ILogger logger, string peer, double wait);
 
         [LoggerMessage(830, LogLevel.Debug, "Rejected inbound connection addr={Address} reason=\"too many attempts\" window={Window}s")]
         public static partial void InboundThrottled(ILogger logger, string address, double window);

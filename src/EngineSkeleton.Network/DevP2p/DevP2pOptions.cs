@@ -65,6 +65,14 @@ public sealed record DevP2pOptions
     /// <summary>Longest wait between dials of a static node: 30 s, as geth's.</summary>
     public TimeSpan StaticRedialMax { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// A node we disconnected for what it sent or failed to send (a Status for another chain, no eth version in common,
+    /// a protocol breach, answers that do not hold together, silence past the idle timeout) is not dialed again for
+    /// this long: 5 min, the ban ethereumjs's discovery gives a failing peer (dpt banPeer). A node on another chain
+    /// stays on it; dialing it every 30 s, as geth does static nodes, only costs handshakes.
+    /// </summary>
+    public TimeSpan MisbehaviourRedial { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Requests of ours in flight per peer: 16. More wait for a slot; the sync asks one at a time per peer.</summary>
     public int MaxPendingRequests { get; init; } = 16;
 
@@ -119,6 +127,7 @@ public sealed record DevP2pOptions
             (nameof(StatusTimeout), StatusTimeout), (nameof(RequestTimeout), RequestTimeout), (nameof(PingInterval), PingInterval),
             (nameof(IdleTimeout), IdleTimeout), (nameof(DialTimeout), DialTimeout), (nameof(StaticRedialMin), StaticRedialMin),
             (nameof(StaticRedialMax), StaticRedialMax), (nameof(InboundThrottleTime), InboundThrottleTime),
+            (nameof(MisbehaviourRedial), MisbehaviourRedial),
         })
         {
             if (value <= TimeSpan.Zero)
