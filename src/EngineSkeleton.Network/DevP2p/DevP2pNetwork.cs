@@ -17,6 +17,9 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
     /// <summary>A BlockRangeUpdate goes out once our head has moved this many blocks since the last (geth eth/handler.go blockRangeState: 32).</summary>
     internal const ulong BlockRangeUpdateStep = 32;
 
+    /// <summary>Misbehaving nodes remembered at once; past it the oldest half is forgotten (each cost a full handshake).</summary>
+    private const int MaxPenalized = 1024;
+
     private readonly DevP2pOptions _options;
     private readonly NodeKey _key;
     private readonly IEthChain _chain;
@@ -29,6 +32,9 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<NodeId, Slot> _slots = [];
     private readonly List<Task> _tasks = [];
+    private readonly Dictionary<NodeId, long> _penalizedUntil = [];
+    private readonly SemaphoreSlim _pendingInbound;
+    private readonly InboundThrottle _throttle;
     private TcpListener? _listener;
     private Enode? _self;
     private BlockRange? _lastRangeSent;
@@ -50,6 +56,8 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
         _time = time;
         _loggers = loggers;
         _logger = loggers.CreateLogger<DevP2pNetwork>();
+        _pendingInbound = new SemaphoreSlim(options.MaxPendingPeers, options.MaxPendingPeers);
+        _throttle = new InboundThrottle(options.InboundThrottleTime, options.ThrottleLan, time);
     }
 
     /// <summary>Our enode URL, with the port actually bound; valid after <see cref="StartAsync"/>.</summary>
@@ -154,8 +162,13 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
             // Connection tasks end with their sockets; none is worth holding the shutdown for.
         }
         _stop.Dispose();
+        _pendingInbound.Dispose();
     }
 
+    /// <summary>
+    /// Accepts while fewer than <see cref="DevP2pOptions.MaxPendingPeers"/> inbound handshakes run (geth's listenLoop
+    /// takes a slot before Accept), and refuses an address seen within the throttle window before any handshake work.
+    /// </summary>
     private async Task AcceptLoopAsync(TcpListener listener, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
@@ -163,19 +176,36 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
             Socket socket;
             try
             {
-                socket = await listener.AcceptSocketAsync(ct).ConfigureAwait(false);
+                await _pendingInbound.WaitAsync(ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException && ct.IsCancellationRequested)
+            catch (OperationCanceledException)
             {
                 return;
             }
+            try
+            {
+                socket = await listener.AcceptSocketAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or InvalidOperationException or SocketException && ct.IsCancellationRequested)
+            {
+                return; // stopped: the listener was closed (InvalidOperationException if before the accept began)
+            }
             catch (SocketException e)
             {
+                _pendingInbound.Release();
                 Log.AcceptFailed(_logger, e.Message);
                 continue;
             }
             var remote = socket.RemoteEndPoint?.ToString() ?? "?";
-            Track(Task.Run(() => RunConnectionAsync(socket, remote, dialed: null, ct), CancellationToken.None));
+            if (socket.RemoteEndPoint is IPEndPoint endPoint && !_throttle.TryAdmit(endPoint.Address))
+            {
+                Log.InboundThrottled(_logger, remote, _options.InboundThrottleTime.TotalSeconds);
+                socket.Dispose();
+                _pendingInbound.Release();
+                continue;
+            }
+            var pending = new PendingSlot(_pendingInbound);
+            Track(Task.Run(() => RunConnectionAsync(socket, remote, dialed: null, ct, pending), CancellationToken.None));
         }
     }
 
@@ -188,6 +218,11 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
             {
                 var joined = await DialAsync(node, ct).ConfigureAwait(false);
                 delay = joined ? _options.StaticRedialMin : Min(delay * 2, _options.StaticRedialMax);
+                if (PenaltyLeft(node.Id) is { } penalty && penalty > delay)
+                {
+                    Log.RedialDeferred(_logger, node.Id.ToShortString(), penalty.TotalSeconds);
+                    delay = penalty;
+                }
             }
             try
             {
@@ -223,7 +258,7 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
     }
 
     /// <summary>One connection from socket to close; true if the peer joined. Never throws.</summary>
-    private async Task<bool> RunConnectionAsync(Socket socket, string remote, NodeId? dialed, CancellationToken ct)
+    private async Task<bool> RunConnectionAsync(Socket socket, string remote, NodeId? dialed, CancellationToken ct, PendingSlot? pending = null)
     {
         var inbound = dialed is null;
         var connection = new RlpxConnection(new NetworkStream(socket, ownsSocket: true), _key, _rlpxOptions, _time, _loggers.CreateLogger<RlpxConnection>());
@@ -238,6 +273,7 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
             var version = SharedEthVersion(hello);
             if (version is null)
             {
+                Penalize(remoteId);
                 await RefuseAsync(connection, DisconnectReason.UselessPeer, remoteId, $"no eth version shared (they offer {string.Join(",", hello.Capabilities)})").ConfigureAwait(false);
                 return false;
             }
@@ -259,12 +295,18 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
             }
             if (mismatch is not null)
             {
+                Penalize(remoteId);
                 Log.Refused(_logger, remoteId.ToShortString(), remote, mismatch);
                 await peer.CloseAsync(DisconnectReason.SubprotocolReason, $"refused: {mismatch}").ConfigureAwait(false);
                 return false;
             }
+            pending?.Release();
             Join(slot);
             var reason = await peer.RunAsync().ConfigureAwait(false);
+            if (peer.SentReason is DisconnectReason.BreachOfProtocol or DisconnectReason.UselessPeer or DisconnectReason.SubprotocolReason or DisconnectReason.PingTimeout)
+            {
+                Penalize(remoteId);
+            }
             Leave(slot, reason);
             return true;
         }
@@ -282,6 +324,7 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
         }
         finally
         {
+            pending?.Release();
             if (slot is not null)
             {
                 lock (_gate)
@@ -392,6 +435,43 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
         return best;
     }
 
+    /// <summary>Defers our next dial of <paramref name="id"/> by <see cref="DevP2pOptions.MisbehaviourRedial"/>.</summary>
+    private void Penalize(NodeId id)
+    {
+        var now = _time.GetTimestamp();
+        lock (_gate)
+        {
+            if (_penalizedUntil.Count >= MaxPenalized)
+            {
+                // Inbound strangers can fill the table too: the half whose penalties end first is forgotten.
+                foreach (var old in _penalizedUntil.OrderBy(p => p.Value).Take(_penalizedUntil.Count / 2).Select(p => p.Key).ToArray())
+                {
+                    _penalizedUntil.Remove(old);
+                }
+            }
+            _penalizedUntil[id] = now + (long)(_options.MisbehaviourRedial.TotalSeconds * _time.TimestampFrequency);
+        }
+    }
+
+    /// <summary>How long until <paramref name="id"/> may be dialed again after misbehaving, or null if it may now.</summary>
+    internal TimeSpan? PenaltyLeft(NodeId id)
+    {
+        lock (_gate)
+        {
+            if (!_penalizedUntil.TryGetValue(id, out var until))
+            {
+                return null;
+            }
+            var left = TimeSpan.FromSeconds((until - _time.GetTimestamp()) / (double)_time.TimestampFrequency);
+            if (left > TimeSpan.Zero)
+            {
+                return left;
+            }
+            _penalizedUntil.Remove(id);
+            return null;
+        }
+    }
+
     private bool IsConnected(NodeId id)
     {
         lock (_gate)
@@ -410,6 +490,27 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    /// <summary>An inbound connection's place among the pending handshakes, given back once (joined, refused or failed).</summary>
+    private sealed class PendingSlot(SemaphoreSlim slots)
+    {
+        private int _released;
+
+        public void Release()
+        {
+            try
+            {
+                if (Interlocked.Exchange(ref _released, 1) == 0)
+                {
+                    slots.Release();
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+                // A handshake that outlived the network's shutdown wait: nothing is accepted any more.
+            }
+        }
+    }
 
     /// <summary>A connection past Hello that holds its node id's place in the table.</summary>
     private sealed class Slot(bool inbound)
@@ -452,5 +553,11 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
 
         [LoggerMessage(819, LogLevel.Warning, "Static node is this node, not dialed enode={Enode}")]
         public static partial void SelfStatic(ILogger logger, string enode);
+
+        [LoggerMessage(831, LogLevel.Debug, "Static node misbehaved, next dial deferred id={Peer} wait={Wait}s")]
+        public static partial void RedialDeferred(ILogger logger, string peer, double wait);
+
+        [LoggerMessage(830, LogLevel.Debug, "Rejected inbound connection addr={Address} reason=\"too many attempts\" window={Window}s")]
+        public static partial void InboundThrottled(ILogger logger, string address, double window);
     }
 }

@@ -65,6 +65,14 @@ public sealed record DevP2pOptions
     /// <summary>Longest wait between dials of a static node: 30 s, as geth's.</summary>
     public TimeSpan StaticRedialMax { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// A node we disconnected for what it sent or failed to send (a Status for another chain, no eth version in common,
+    /// a protocol breach, answers that do not hold together, silence past the idle timeout) is not dialed again for
+    /// this long: 5 min, the ban ethereumjs's discovery gives a failing peer (dpt banPeer). A node on another chain
+    /// stays on it; dialing it every 30 s, as geth does static nodes, only costs handshakes.
+    /// </summary>
+    public TimeSpan MisbehaviourRedial { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Requests of ours in flight per peer: 16. More wait for a slot; the sync asks one at a time per peer.</summary>
     public int MaxPendingRequests { get; init; } = 16;
 
@@ -73,6 +81,25 @@ public sealed record DevP2pOptions
     /// disconnects with SubprotocolError; geth drops on the first.
     /// </summary>
     public int MaxStrayAnswers { get; init; } = 4;
+
+    /// <summary>
+    /// Inbound connections in their handshakes at once (RLPx, Hello, eth Status): 50, geth's defaultMaxPendingPeers
+    /// (p2p/server.go, --maxpendpeers). The listener accepts no further connection until one of them joins or fails,
+    /// so a flood of half-open connections costs a bounded amount of ECDH and memory.
+    /// </summary>
+    public int MaxPendingPeers { get; init; } = 50;
+
+    /// <summary>
+    /// An address that connected less than this ago is refused before its handshake: 30 s, geth's inboundThrottleTime
+    /// (p2p/server.go). LAN addresses are exempt, as in geth (see <see cref="ThrottleLan"/>).
+    /// </summary>
+    public TimeSpan InboundThrottleTime { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Throttle LAN addresses too (loopback, private and link-local ranges). Off, as geth has it: nodes on one host or
+    /// one LAN (tests, a validator's own setup) reconnect at will. Tests turn it on to see the throttle over loopback.
+    /// </summary>
+    internal bool ThrottleLan { get; init; }
 
     /// <summary>Inbound connections accepted at once: MaxPeers − MaxPeers/3 (geth p2p/server.go maxInboundConns).</summary>
     public int MaxInboundPeers => MaxPeers - (MaxPeers / 3);
@@ -99,7 +126,8 @@ public sealed record DevP2pOptions
         {
             (nameof(StatusTimeout), StatusTimeout), (nameof(RequestTimeout), RequestTimeout), (nameof(PingInterval), PingInterval),
             (nameof(IdleTimeout), IdleTimeout), (nameof(DialTimeout), DialTimeout), (nameof(StaticRedialMin), StaticRedialMin),
-            (nameof(StaticRedialMax), StaticRedialMax),
+            (nameof(StaticRedialMax), StaticRedialMax), (nameof(InboundThrottleTime), InboundThrottleTime),
+            (nameof(MisbehaviourRedial), MisbehaviourRedial),
         })
         {
             if (value <= TimeSpan.Zero)
@@ -110,6 +138,10 @@ public sealed record DevP2pOptions
         if (StaticRedialMax < StaticRedialMin)
         {
             throw new ArgumentException($"devp2p option {nameof(StaticRedialMax)} is below {nameof(StaticRedialMin)}", nameof(StaticRedialMax));
+        }
+        if (MaxPendingPeers < 1)
+        {
+            throw new ArgumentException($"devp2p option {nameof(MaxPendingPeers)} is {MaxPendingPeers}; it must be at least 1", nameof(MaxPendingPeers));
         }
         if (MaxPendingRequests < 1 || MaxStrayAnswers < 0)
         {

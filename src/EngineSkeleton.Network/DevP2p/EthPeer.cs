@@ -34,6 +34,7 @@ internal sealed partial class EthPeer : ISyncPeer
     private int _strays;
     private int _closing;
     private volatile string? _closeReason;
+    private DisconnectReason? _sentReason;
     private volatile StrongBox<BlockRange>? _range;
 
     public EthPeer(
@@ -69,6 +70,9 @@ internal sealed partial class EthPeer : ISyncPeer
 
     /// <summary>The peer's served range (eth/69), as its Status and BlockRangeUpdates said; null on eth/68.</summary>
     public BlockRange? Range => _range?.Value;
+
+    /// <summary>The reason our Disconnect gave, if we closed the session with one; read after <see cref="Closed"/>.</summary>
+    public DisconnectReason? SentReason => _sentReason;
 
     /// <summary>Completes with the reason, in words, once the session is closed (by either side).</summary>
     public Task<string> Closed => _closed.Task;
@@ -173,7 +177,42 @@ internal sealed partial class EthPeer : ISyncPeer
         var answer = await RequestAsync<BlockHeadersMessage>(
             GetBlockHeadersMessage.Request(id, HeaderOrigin.ByNumber(origin), amount, 0, reverse: true), EthMessageCode.BlockHeaders, amount, cancellationToken)
             .ConfigureAwait(false);
+        if (UnlinkedAt(answer.Headers, origin) is { } problem)
+        {
+            await MisbehavedAsync($"answered headers from #{origin} down that do not link: {problem}").ConfigureAwait(false);
+        }
         return answer.Headers;
+    }
+
+    /// <summary>
+    /// Where a reverse answer from <paramref name="origin"/> breaks: each header numbered one below the last and its
+    /// hash the last one's parent. What a peer sends in one answer must hold together whatever chain it is on (reth's
+    /// reverse downloader checks the same of every response); whether it links to ours is the sync's to judge.
+    /// </summary>
+    internal static string? UnlinkedAt(IReadOnlyList<BlockHeader> headers, ulong origin)
+    {
+        for (var i = 0; i < headers.Count; i++)
+        {
+            if (headers[i].Number != origin - (ulong)i)
+            {
+                return $"header {i} is #{headers[i].Number}, expected #{origin - (ulong)i}";
+            }
+            if (i > 0 && headers[i - 1].ParentHash != headers[i].Hash)
+            {
+                return $"#{headers[i - 1].Number}'s parent is {headers[i - 1].ParentHash}, #{headers[i].Number} is {headers[i].Hash}";
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The peer answered what no honest peer sends: disconnected as geth's downloader drops a peer (handler.go removePeer:
+    /// UselessPeer), and the call fails with <see cref="PeerException"/> so the sync drops it too.
+    /// </summary>
+    private async Task MisbehavedAsync(string words)
+    {
+        await CloseAsync(DisconnectReason.UselessPeer, $"useless: {words}").ConfigureAwait(false);
+        throw new PeerException($"peer {Id} {words}");
     }
 
     public async Task<BlockHeader?> GetHeaderByHashAsync(Hash256 hash, CancellationToken cancellationToken)
@@ -183,7 +222,15 @@ internal sealed partial class EthPeer : ISyncPeer
         var answer = await RequestAsync<BlockHeadersMessage>(
             GetBlockHeadersMessage.Request(id, HeaderOrigin.ByHash(hash), 1, 0, reverse: false), EthMessageCode.BlockHeaders, 1, cancellationToken)
             .ConfigureAwait(false);
-        return answer.Headers.Count == 0 ? null : answer.Headers[0];
+        if (answer.Headers.Count == 0)
+        {
+            return null;
+        }
+        if (answer.Headers[0].Hash != hash)
+        {
+            await MisbehavedAsync($"answered header {hash} with {answer.Headers[0].Hash}").ConfigureAwait(false);
+        }
+        return answer.Headers[0];
     }
 
     public async Task<IReadOnlyList<BlockBody?>> GetBodiesAsync(IReadOnlyList<Hash256> hashes, CancellationToken cancellationToken)
@@ -230,6 +277,7 @@ internal sealed partial class EthPeer : ISyncPeer
             return;
         }
         _closeReason = words;
+        _sentReason = reason;
         if (reason is { } r)
         {
             try

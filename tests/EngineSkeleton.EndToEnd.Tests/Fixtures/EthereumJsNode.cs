@@ -16,6 +16,9 @@ public sealed class EthereumJsNode : IAsyncDisposable
     /// <summary>Startup to "Client started successfully" takes ~2 s here; a loaded 2-core CI box gets a wide margin.</summary>
     public static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(90);
 
+    /// <summary>Starts on a port already taken are retried this often (each on fresh ports): a clash is rare, two in a row rarer.</summary>
+    private const int StartAttempts = 3;
+
     private static readonly TimeSpan RpcTimeout = TimeSpan.FromSeconds(30);
 
     private readonly RpcClient _rpc;
@@ -53,12 +56,22 @@ public sealed class EthereumJsNode : IAsyncDisposable
 
     public string DataDirectory { get; }
 
-    /// <summary>Starts a node and returns once its public RPC answers <c>eth_chainId</c>.</summary>
+    /// <summary>
+    /// Starts a node and returns once its public RPC answers <c>eth_chainId</c> and, when it takes peers, its RLPx
+    /// listener is up.
+    /// </summary>
+    /// <remarks>
+    /// ethereumjs reports a port it cannot bind (<c>EADDRINUSE</c>) as a warning and still prints "Client started
+    /// successfully": a devp2p node without a listener, which no dial ever reaches. The ports come from
+    /// <see cref="FreePort"/>, free when probed; between the probe and the bind, any new connection on the machine may
+    /// take one as its ephemeral source port (the probe range is the ephemeral range), which under a full parallel test
+    /// run happens. Such a start is stopped and retried on fresh ports, at most <see cref="StartAttempts"/> times.
+    /// </remarks>
     /// <param name="tooling">Node and the installed fixture packages.</param>
     /// <param name="name">Shown in diagnostics, e.g. "source" or "replica".</param>
     /// <param name="genesisFile">A geth-format genesis.json (Fixtures/node/genesis.json or one from a chain file).</param>
     /// <param name="jwtSecretFile">An existing secret file to use; null writes a fresh random one into the data dir.</param>
-    /// <param name="startTimeout">Bound on startup; <see cref="DefaultStartTimeout"/> if null.</param>
+    /// <param name="startTimeout">Bound on each startup attempt; <see cref="DefaultStartTimeout"/> if null.</param>
     /// <param name="peering">devp2p peers: none by default (a single node that builds or replays a chain).</param>
     /// <param name="cancellationToken">Cancels the startup wait (the process is then stopped).</param>
     public static async Task<EthereumJsNode> StartAsync(
@@ -70,7 +83,27 @@ public sealed class EthereumJsNode : IAsyncDisposable
         EthereumJsPeering? peering = null,
         CancellationToken cancellationToken = default)
     {
-        peering ??= EthereumJsPeering.None;
+        for (var attempt = 1; ; attempt++)
+        {
+            var (node, clash) = await StartOnceAsync(tooling, name, genesisFile, jwtSecretFile, startTimeout ?? DefaultStartTimeout, peering ?? EthereumJsPeering.None, cancellationToken);
+            if (clash is null)
+            {
+                return node;
+            }
+
+            var diagnostics = node.Process.Diagnostics();
+            await node.DisposeAsync();
+            if (attempt == StartAttempts)
+            {
+                throw new InvalidOperationException($"ethereumjs({name}) found a port taken on each of {StartAttempts} starts ({clash}).\n{diagnostics}");
+            }
+        }
+    }
+
+    /// <summary>One start; the clash is ethereumjs's EADDRINUSE line if it could not bind a port (the node is then half up).</summary>
+    private static async Task<(EthereumJsNode Node, string? Clash)> StartOnceAsync(
+        NodeTooling tooling, string name, string genesisFile, string? jwtSecretFile, TimeSpan timeout, EthereumJsPeering peering, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(tooling);
         var keep = Environment.GetEnvironmentVariable("E2E_KEEP_TEMP") == "1";
         var dataDirectory = Directory.CreateTempSubdirectory($"engineskeleton-ethjs-{name}-").FullName;
@@ -99,14 +132,24 @@ public sealed class EthereumJsNode : IAsyncDisposable
         var node = new EthereumJsNode(process, dataDirectory, jwtSecretFile, genesisFile, rpcPort, enginePort, p2pPort, keep);
         try
         {
-            var timeout = startTimeout ?? DefaultStartTimeout;
             var clock = Stopwatch.StartNew();
             await process.WaitForLineAsync(line => line.Contains("Client started successfully", StringComparison.Ordinal), timeout, cancellationToken);
+            if (peering.MaxPeers > 0)
+            {
+                // On the RLPx listener's 'listening' event, which can come after the banner; or the bind failed.
+                await process.WaitForLineAsync(line => line.Contains("Server listener up transport=rlpx", StringComparison.Ordinal) || IsClash(line), timeout - clock.Elapsed, cancellationToken);
+            }
+
+            if (process.RecentOutput().FirstOrDefault(IsClash) is { } clash)
+            {
+                return (node, clash);
+            }
+
             // The banner comes before the HTTP servers have bound their ports (listen completes on a later tick).
             await process.WaitForPortAsync(rpcPort, timeout - clock.Elapsed, cancellationToken);
             await process.WaitForPortAsync(enginePort, timeout - clock.Elapsed, cancellationToken);
             await node.RpcAsync("eth_chainId", [], cancellationToken);
-            return node;
+            return (node, null);
         }
         catch
         {
@@ -114,6 +157,8 @@ public sealed class EthereumJsNode : IAsyncDisposable
             throw;
         }
     }
+
+    private static bool IsClash(string line) => line.Contains("EADDRINUSE", StringComparison.Ordinal);
 
     /// <summary>One JSON-RPC call on the public port; a JSON-RPC error becomes an exception naming the node.</summary>
     public Task<JsonElement> RpcAsync(string method, object?[] parameters, CancellationToken cancellationToken = default) =>

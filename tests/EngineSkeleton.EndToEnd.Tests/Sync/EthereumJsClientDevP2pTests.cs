@@ -29,6 +29,9 @@ public sealed partial class EthereumJsClientDevP2pTests(PragueChainFixture fixtu
 
     private static readonly TimeSpan Start = TimeSpan.FromSeconds(90);
 
+    /// <summary>How long our node may take to have its bootnodes as peers: a dial and two handshakes each, a redial or two at most.</summary>
+    private static readonly TimeSpan PeerBound = TimeSpan.FromSeconds(60);
+
     [Fact(DisplayName = "Given only --bootnodes of an @ethereumjs/client source, our node syncs the head Lodestar names over devp2p and ends VALID with the chain's hashes")]
     public async Task Our_node_syncs_from_an_ethereumjs_client_over_devp2p_and_answers_VALID()
     {
@@ -93,7 +96,7 @@ public sealed partial class EthereumJsClientDevP2pTests(PragueChainFixture fixtu
     /// ethereumjs beacon-syncs only toward a head stamped in the future or within the last minute, so this test builds
     /// its own chain with the genesis moved ahead of the clock, as the side-by-side benchmark does.
     /// </remarks>
-    [Fact(DisplayName = "A fresh @ethereumjs/client whose only peer is our node beacon-syncs the chain from us over devp2p and ends on the same head", Skip = "Flaky: failed once in three fresh-clone CI runs (our node never got the builder as a peer: waiting for peers); issue 11 note")]
+    [Fact(DisplayName = "A fresh @ethereumjs/client whose only peer is our node beacon-syncs the chain from us over devp2p and ends on the same head")]
     public async Task An_ethereumjs_client_beacon_syncs_the_chain_from_our_node_over_devp2p()
     {
         const int blocks = 64;
@@ -124,8 +127,11 @@ public sealed partial class EthereumJsClientDevP2pTests(PragueChainFixture fixtu
                 // closed port: it only keeps it out of single-node mode, so that it beacon-syncs from a peer.
                 replica = await EthereumJsNode.StartAsync(tooling, "replica-of-ours", genesisFile, peering: new EthereumJsPeering(MaxPeers: 4, Bootnode: $"enode://{new string('a', 128)}@127.0.0.1:{FreePort.Next()}"));
                 var replicaEnode = Loopback(await replica.GetEnodeAsync(), replica.P2pPort);
-                node = await EngineSkeletonNode.StartAsync(chain.GenesisFile, ["--bootnodes", Loopback(await source.GetEnodeAsync(), source.P2pPort) + "," + replicaEnode]);
-                output.WriteLine($"replica {replicaEnode}");
+                var sourceEnode = Loopback(await source.GetEnodeAsync(), source.P2pPort);
+                // Debug: a failure's diagnostics then show every dial, refusal and disconnect of our devp2p network.
+                node = await EngineSkeletonNode.StartAsync(chain.GenesisFile, ["--verbosity", "debug", "--bootnodes", sourceEnode + "," + replicaEnode]);
+                output.WriteLine($"builder {sourceEnode}, replica {replicaEnode}");
+                await WaitForDevP2pPeersAsync(node, [sourceEnode, replicaEnode], source, replica);
                 await SyncOursAsync(node, chain, source);
             }
             catch
@@ -199,6 +205,36 @@ public sealed partial class EthereumJsClientDevP2pTests(PragueChainFixture fixtu
                 Directory.Delete(work, recursive: true);
             }
         }
+    }
+
+    /// <summary>
+    /// Waits (bounded) until our node has every one of <paramref name="enodes"/> as an eth peer: it dials them at start,
+    /// so this takes a handshake each unless one cannot be reached, which then fails here, naming it, not later as a sync
+    /// that waits for peers.
+    /// </summary>
+    private async Task WaitForDevP2pPeersAsync(EngineSkeletonNode node, IReadOnlyList<string> enodes, params EthereumJsNode[] nodes)
+    {
+        var wanted = enodes.Select(e => EnodeId().Match(e).Groups[1].Value[..16].ToLowerInvariant()).ToArray();
+        var started = TimeProvider.System.GetTimestamp();
+        using var deadline = new CancellationTokenSource(PeerBound);
+        string[] joined = [];
+        // Cross-process: the peer list is only seen by asking; bounded by the deadline, each ask is cheap.
+        while (!deadline.IsCancellationRequested)
+        {
+            var status = await node.RpcAsync("skeleton_status", []);
+            joined = [.. status.GetProperty("devp2p").GetProperty("peers").EnumerateArray().Select(p => p.GetProperty("id").GetString()!)];
+            if (wanted.All(joined.Contains))
+            {
+                output.WriteLine($"our node had its {wanted.Length} bootnodes as eth peers after {TimeProvider.System.GetElapsedTime(started).TotalSeconds:F1} s");
+                return;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(250), CancellationToken.None);
+        }
+
+        Assert.Fail(
+            $"our node did not have every bootnode ({string.Join(", ", wanted)}) as an eth peer within {PeerBound}; it had {string.Join(", ", joined)}.\n"
+            + $"{node.Process.Diagnostics()}\n{string.Join("\n", nodes.Select(n => n.Process.Diagnostics()))}");
     }
 
     /// <summary>Told only the head by Lodestar, our node syncs it from <paramref name="source"/> and then answers VALID.</summary>

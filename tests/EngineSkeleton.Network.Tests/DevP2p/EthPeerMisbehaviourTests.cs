@@ -84,6 +84,71 @@ public sealed class EthPeerMisbehaviourTests
         Assert.Equal(DisconnectReason.SubprotocolReason, await raw.ReadUntilDisconnectAsync().WaitAsync(Hang));
     }
 
+    public static TheoryData<string, int[]> Unlinked => new()
+    {
+        { "a header missing from the middle", [10, 9, 7] },
+        { "the same header twice", [10, 10, 9] },
+        { "headers in forward order", [8, 9, 10] },
+        { "a first header that is not the origin", [9, 8, 7] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Unlinked))]
+    public async Task A_reverse_answer_whose_headers_do_not_link_fails_the_call_and_disconnects_with_UselessPeer(string why, int[] numbers)
+    {
+        await using var joined = await JoinedAsync();
+        var (_, _, node, raw, peer) = joined;
+
+        var call = peer.GetHeadersReverseAsync(10, 3, CancellationToken.None);
+        var request = Assert.IsType<GetBlockHeadersMessage>(await raw.ReadEthAsync());
+        await raw.SendAsync(new BlockHeadersMessage(request.RequestId, [.. numbers.Select(n => ExecutionApisChain.At((ulong)n).Header)]));
+
+        var e = await Assert.ThrowsAsync<PeerException>(() => call.WaitAsync(Hang));
+        Assert.Contains("do not link", e.Message, StringComparison.Ordinal);
+        Assert.True(await raw.ReadUntilDisconnectAsync().WaitAsync(Hang) == DisconnectReason.UselessPeer, why);
+        var (_, reason) = await node.Sink.Leaves.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+        Assert.Contains("useless", reason, StringComparison.Ordinal);
+        Assert.True(node.Network.PenaltyLeft(raw.Key.Id) > TimeSpan.Zero, "a node disconnected for its answers is not dialed again at once");
+    }
+
+    [Fact]
+    public async Task A_header_answered_for_another_hash_fails_the_call_and_disconnects_with_UselessPeer()
+    {
+        await using var joined = await JoinedAsync();
+        var (_, _, _, raw, peer) = joined;
+
+        var call = peer.GetHeaderByHashAsync(ExecutionApisChain.At(3).Hash, CancellationToken.None);
+        var request = Assert.IsType<GetBlockHeadersMessage>(await raw.ReadEthAsync());
+        await raw.SendAsync(new BlockHeadersMessage(request.RequestId, [ExecutionApisChain.At(4).Header]));
+
+        await Assert.ThrowsAsync<PeerException>(() => call.WaitAsync(Hang));
+        Assert.Equal(DisconnectReason.UselessPeer, await raw.ReadUntilDisconnectAsync().WaitAsync(Hang));
+    }
+
+    [Fact]
+    public async Task A_node_refused_for_its_Status_is_not_dialed_again_for_five_minutes_and_an_honest_one_at_once()
+    {
+        var time = new FakeTimeProvider();
+        await using var other = new TestNode(new MemoryEthChain(10, spec: ExecutionApisChain.Spec with { ChainId = ExecutionApisChain.Spec.ChainId + 1 }), time);
+        await other.Network.StartAsync(CancellationToken.None);
+        await using var honest = new TestNode(new MemoryEthChain(10), time);
+        await honest.Network.StartAsync(CancellationToken.None);
+        await using var node = new TestNode(new MemoryEthChain(10), time);
+        await node.Network.StartAsync(CancellationToken.None);
+
+        Assert.False(await node.Network.DialAsync(other.Network.Self, CancellationToken.None).WaitAsync(Hang));
+        Assert.Equal(new DevP2pOptions().MisbehaviourRedial, node.Network.PenaltyLeft(other.Key.Id));
+        time.Advance(TimeSpan.FromMinutes(5));
+        Assert.Null(node.Network.PenaltyLeft(other.Key.Id));
+
+        var dial = node.Network.DialAsync(honest.Network.Self, CancellationToken.None);
+        await node.Sink.Joins.Reader.ReadAsync().AsTask().WaitAsync(Hang);
+        Assert.Null(node.Network.PenaltyLeft(honest.Key.Id));
+        await honest.DisposeAsync();
+        Assert.True(await dial.WaitAsync(Hang));
+        Assert.Null(node.Network.PenaltyLeft(honest.Key.Id));
+    }
+
     [Fact]
     public async Task A_peer_that_never_answers_times_out_with_PeerException_and_stays_connected()
     {

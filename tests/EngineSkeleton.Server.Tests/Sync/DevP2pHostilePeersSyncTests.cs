@@ -1,0 +1,286 @@
+using System.Net;
+using System.Numerics;
+using System.Text.Json;
+using System.Threading.Channels;
+using EngineSkeleton.Core.Blocks;
+using EngineSkeleton.Core.Chain;
+using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Network.DevP2p;
+using EngineSkeleton.Network.DevP2p.Rlpx;
+using EngineSkeleton.Server.Tests.Support;
+using EngineSkeleton.Sync.Peers;
+using EngineSkeleton.Testing.Chains;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EngineSkeleton.Server.Tests.Sync;
+
+/// <summary>
+/// The real server, given only a lying devp2p node by --bootnodes, meets it first; an honest node (ours, holding the
+/// execution-apis chain) then dials in, and the sync ends VALID with every hash the chain's. The liars are our own
+/// <see cref="DevP2pNetwork"/> serving a <see cref="LyingChain"/>: they speak RLPx and eth correctly and lie in what
+/// they say. What each costs it is the case's: a Status for another chain never joins (the reason code, SubprotocolError,
+/// is pinned byte-level in Network.Tests EthPeerMisbehaviourTests), headers that do not link get UselessPeer, bodies
+/// that do not match their headers get the peer dropped by the backfiller, silence gets PingTimeout. None is dialed
+/// again while the test runs (DevP2pOptions.MisbehaviourRedial: 5 min).
+/// </summary>
+public sealed class DevP2pHostilePeersSyncTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
+
+    private const ulong Head = 54;
+
+    [Theory]
+    [InlineData("another genesis")]
+    [InlineData("another network id")]
+    [InlineData("a fork id we do not know")]
+    public async Task A_node_whose_Status_is_for_another_chain_never_joins_and_the_sync_ends_VALID_from_the_honest_one(string lie)
+    {
+        await using var liar = await HostileNode.StartAsync(LyingChain.For(lie));
+        await using var node = await TestNode.StartAsync("--bootnodes", liar.Network.Self.ToString());
+
+        // Its Status was read (both sides refuse the other's), and it never joined.
+        await WhileTellingTheHeadAsync(node, liar.Chain.StatusesSent.Reader.ReadAsync().AsTask());
+        await SyncFromHonestAsync(node);
+        Assert.DoesNotContain(DevP2pPeerIds(await StatusAsync(node)), id => id == liar.Network.Self.Id.ToShortString());
+        Assert.False(liar.Sink.Joins.Reader.TryRead(out _), "the liar never had us as a peer");
+        Assert.False(liar.Chain.StatusesSent.Reader.TryRead(out _), "the liar was not dialed again");
+    }
+
+    [Fact]
+    public async Task A_node_whose_headers_do_not_link_is_disconnected_with_UselessPeer_and_the_sync_ends_VALID_from_the_honest_one()
+    {
+        await using var liar = await HostileNode.StartAsync(LyingChain.For("headers that do not link"));
+        await using var node = await TestNode.StartAsync("--bootnodes", liar.Network.Self.ToString());
+
+        // It joined, was asked for the skeleton's headers (the only peer), and our node hung up on it.
+        var (_, reason) = await WhileTellingTheHeadAsync(node, liar.Sink.Leaves.Reader.ReadAsync().AsTask());
+        Assert.Equal($"disconnected by peer: {DisconnectReason.UselessPeer}", reason);
+
+        await SyncFromHonestAsync(node);
+        Assert.DoesNotContain(DevP2pPeerIds(await StatusAsync(node)), id => id == liar.Network.Self.Id.ToShortString());
+        Assert.True(liar.Sink.Joins.Reader.TryRead(out _), "the liar joined once");
+        Assert.False(liar.Sink.Joins.Reader.TryRead(out _), "the liar was not dialed again");
+    }
+
+    [Fact]
+    public async Task A_node_whose_bodies_do_not_match_their_headers_is_dropped_and_the_sync_ends_VALID_from_the_honest_one()
+    {
+        await using var liar = await HostileNode.StartAsync(LyingChain.For("bodies that do not match their headers"));
+        await using var node = await TestNode.StartAsync("--bootnodes", liar.Network.Self.ToString());
+        var id = liar.Network.Self.Id.ToShortString();
+
+        // The liar serves true headers, so the skeleton links through it; the backfiller then drops it for its bodies.
+        using var deadline = new CancellationTokenSource(Bound);
+        var dropped = default(JsonElement?);
+        while (dropped is null && !deadline.IsCancellationRequested)
+        {
+            await node.Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(ExecutionApisChain.At(Head).Header.Hash), null);
+            dropped = (await StatusAsync(node)).GetProperty("peers").EnumerateArray()
+                .Where(p => p.GetProperty("id").GetString() == id && p.GetProperty("dropped").GetBoolean())
+                .Select(p => (JsonElement?)p)
+                .FirstOrDefault();
+            await Task.Delay(TimeSpan.FromMilliseconds(250), CancellationToken.None);
+        }
+
+        Assert.True(dropped is not null, $"the liar was not dropped within {Bound}: {await StatusAsync(node)}");
+        Assert.Contains("bodies", dropped.Value.GetProperty("dropReason").GetString(), StringComparison.OrdinalIgnoreCase);
+        await SyncFromHonestAsync(node);
+    }
+
+    [Fact]
+    public async Task A_node_that_never_answers_is_disconnected_with_PingTimeout_and_the_sync_ends_VALID_from_the_honest_one()
+    {
+        await using var liar = await HostileNode.StartAsync(LyingChain.For("silence"));
+        await using var node = await TestNode.StartAsync("--bootnodes", liar.Network.Self.ToString());
+        var id = liar.Network.Self.Id.ToShortString();
+
+        // Its read loop is stuck on our first request: no answer and no Pong; after 30 s of silence our node hangs up.
+        await WhileTellingTheHeadAsync(node, liar.Chain.Asked.Task);
+        using (var deadline = new CancellationTokenSource(Bound))
+        {
+            // Cross-component: the devp2p peer list is only seen by asking; bounded by the deadline.
+            while (DevP2pPeerIds(await StatusAsync(node)).Contains(id) && !deadline.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), CancellationToken.None);
+            }
+        }
+
+        Assert.DoesNotContain(id, DevP2pPeerIds(await StatusAsync(node)));
+        await SyncFromHonestAsync(node);
+        Assert.DoesNotContain(id, DevP2pPeerIds(await StatusAsync(node)));
+    }
+
+    /// <summary>
+    /// forkchoiceUpdated(head) every quarter second, as a beacon node each slot, until <paramref name="until"/> completes
+    /// (bounded): the first calls may come before the dial's handshake and then only announce the hash.
+    /// </summary>
+    private static async Task<T> WhileTellingTheHeadAsync<T>(TestNode node, Task<T> until)
+    {
+        using var deadline = new CancellationTokenSource(Bound);
+        while (!until.IsCompleted && !deadline.IsCancellationRequested)
+        {
+            await node.Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(ExecutionApisChain.At(Head).Header.Hash), null);
+            await Task.WhenAny(until, Task.Delay(TimeSpan.FromMilliseconds(250), CancellationToken.None));
+        }
+
+        return await until.WaitAsync(TimeSpan.Zero);
+    }
+
+    private static async Task WhileTellingTheHeadAsync(TestNode node, Task until) =>
+        await WhileTellingTheHeadAsync(node, until.ContinueWith(t => t.IsCompletedSuccessfully, TaskScheduler.Default));
+
+    /// <summary>An honest node holding the chain dials <paramref name="node"/>; forkchoiceUpdated until VALID; every hash checked.</summary>
+    private static async Task SyncFromHonestAsync(TestNode node)
+    {
+        await using var honest = await TestNode.StartAsync("--bootnodes", node.Host.DevP2p.Self.ToString());
+        honest.SeedThrough(Head);
+        var head = ExecutionApisChain.At(Head).Header;
+        using var deadline = new CancellationTokenSource(Bound);
+        var last = await node.Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(head.Hash), null);
+        while (last.FcuStatus() != "VALID" && !deadline.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(250), CancellationToken.None);
+            last = await node.Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(head.Hash), null);
+        }
+
+        Assert.True(last.FcuStatus() == "VALID", $"not VALID within {Bound}: {last}\n{await StatusAsync(node)}");
+        for (ulong n = 0; n <= Head; n++)
+        {
+            var block = (await node.Public("eth_getBlockByNumber", PayloadWriter.Q(n), false)).Result();
+            Assert.True(
+                block.ValueKind == JsonValueKind.Object && block.GetProperty("hash").GetString() == ExecutionApisChain.At(n).Header.Hash.ToString(),
+                $"block {n} is {block}");
+        }
+    }
+
+    private static async Task<JsonElement> StatusAsync(TestNode node) => (await node.Public("skeleton_status")).Result();
+
+    private static string[] DevP2pPeerIds(JsonElement status) =>
+        [.. status.GetProperty("devp2p").GetProperty("peers").EnumerateArray().Select(p => p.GetProperty("id").GetString()!)];
+
+    /// <summary>One of our devp2p networks on loopback serving a <see cref="LyingChain"/>, its joins and leaves recorded.</summary>
+    private sealed class HostileNode : IAsyncDisposable
+    {
+        private readonly NodeKey _key;
+
+        private HostileNode(LyingChain chain, NodeKey key, RecordingSink sink, DevP2pNetwork network)
+        {
+            Chain = chain;
+            _key = key;
+            Sink = sink;
+            Network = network;
+        }
+
+        public LyingChain Chain { get; }
+
+        public RecordingSink Sink { get; }
+
+        public DevP2pNetwork Network { get; }
+
+        public static async Task<HostileNode> StartAsync(LyingChain chain)
+        {
+            var key = NodeKey.Generate();
+            var sink = new RecordingSink();
+            // It takes what it is told (its own Status check would refuse a node on the true chain first, as ours does).
+            var network = new DevP2pNetwork(
+                new DevP2pOptions { ListenAddress = IPAddress.Loopback, Port = 0, EthVersions = [69] }, key, chain, sink, TimeProvider.System, NullLoggerFactory.Instance);
+            await network.StartAsync(CancellationToken.None);
+            return new HostileNode(chain, key, sink, network);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Chain.Release();
+            await Network.DisposeAsync();
+            _key.Dispose();
+        }
+    }
+
+    private sealed class RecordingSink : IDevP2pPeerSink
+    {
+        public Channel<ISyncPeer> Joins { get; } = Channel.CreateUnbounded<ISyncPeer>();
+
+        public Channel<(ISyncPeer Peer, string Reason)> Leaves { get; } = Channel.CreateUnbounded<(ISyncPeer, string)>();
+
+        public void Joined(ISyncPeer peer) => Joins.Writer.TryWrite(peer);
+
+        public void Left(ISyncPeer peer, string reason) => Leaves.Writer.TryWrite((peer, reason));
+    }
+
+    /// <summary>
+    /// The execution-apis chain through block 54, told with one lie: its spec (another genesis, network id or fork
+    /// schedule, so its Status is for another chain), its headers (each numbered one above where it stands, so no
+    /// answer links), its bodies (each another block's), or nothing at all (the first header asked for never comes).
+    /// </summary>
+    private sealed class LyingChain(string lie, ChainSpec spec) : IEthChain
+    {
+        private readonly SemaphoreSlim _never = new(0);
+
+        /// <summary>One item each time the chain's Status is built, i.e. each eth handshake it takes part in.</summary>
+        public Channel<bool> StatusesSent { get; } = Channel.CreateUnbounded<bool>();
+
+        /// <summary>Completes when "silence" was first asked for a header.</summary>
+        public TaskCompletionSource Asked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ChainSpec Spec => spec;
+
+        public BlockHeader Head => ExecutionApisChain.At(Head54).Header;
+
+        public BigInteger HeadTotalDifficulty => 1;
+
+        public ulong Earliest
+        {
+            get
+            {
+                StatusesSent.Writer.TryWrite(true); // read only for Status (and BlockRangeUpdate, which this node never sends)
+                return 0;
+            }
+        }
+
+        private static ulong Head54 => DevP2pHostilePeersSyncTests.Head;
+
+        public static LyingChain For(string lie)
+        {
+            var spec = ExecutionApisChain.Spec;
+            return new LyingChain(lie, lie switch
+            {
+                "another genesis" => spec with { GenesisHash = new Hash256(Enumerable.Repeat((byte)0x11, 32).ToArray()) },
+                "another network id" => spec with { ChainId = spec.ChainId + 1 },
+                "a fork id we do not know" => spec with { ForkBlocks = [.. spec.ForkBlocks, 1] },
+                _ => spec,
+            });
+        }
+
+        public BlockHeader? GetHeader(ulong number)
+        {
+            if (lie == "silence")
+            {
+                Asked.TrySetResult();
+                _never.Wait(); // until the test ends: the peer's read loop is stuck here
+                return null;
+            }
+            if (number > Head54)
+            {
+                return null;
+            }
+            return lie == "headers that do not link" && number < Head54 ? ExecutionApisChain.At(number + 1).Header : ExecutionApisChain.At(number).Header;
+        }
+
+        public BlockHeader? GetHeader(Hash256 hash) =>
+            Enumerable.Range(0, (int)Head54 + 1).Select(n => ExecutionApisChain.At((ulong)n).Header).FirstOrDefault(h => h.Hash == hash);
+
+        public BlockBody? GetBody(Hash256 hash)
+        {
+            var header = GetHeader(hash);
+            if (header is null)
+            {
+                return null;
+            }
+            return lie == "bodies that do not match their headers"
+                ? ExecutionApisChain.At((header.Number % Head54) + 1).Body
+                : ExecutionApisChain.At(header.Number).Body;
+        }
+
+        public void Release() => _never.Release(1000);
+    }
+}
