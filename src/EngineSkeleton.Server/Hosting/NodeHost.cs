@@ -4,6 +4,7 @@ using EngineSkeleton.Core.Chain;
 using EngineSkeleton.Core.Validation;
 using EngineSkeleton.Network.DevP2p;
 using EngineSkeleton.Network.DevP2p.Rlpx;
+using EngineSkeleton.Network.Discovery;
 using EngineSkeleton.Network.Rpc;
 using EngineSkeleton.Server.Auth;
 using EngineSkeleton.Server.Engine;
@@ -212,6 +213,15 @@ internal sealed partial class NodeHost : IAsyncDisposable
             new SyncPeerSink(sp.GetRequiredService<SkeletonSync>(), sp.GetRequiredService<PeerSet>()),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>()));
+        // Peer discovery (docs/discovery.md): resolved after the network, so the container disposes it first.
+        var discoveryOptions = p2p.ToDiscoveryOptions(string.IsNullOrWhiteSpace(node.Genesis) ? node.Network : null);
+        services.AddSingleton(sp => new PeerDiscovery(
+            discoveryOptions,
+            sp.GetRequiredService<NodeKey>(),
+            sp.GetRequiredService<DevP2pNetwork>(),
+            new ChainStoreEthChain(store, chain.Spec),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>()));
 
         var app = builder.Build();
         var skeleton = app.Services.GetRequiredService<SkeletonSync>();
@@ -279,6 +289,14 @@ internal sealed partial class NodeHost : IAsyncDisposable
         catch (System.Net.Sockets.SocketException e)
         {
             throw new StartupException($"cannot listen for devp2p peers on --port: {e.Message}", e);
+        }
+        try
+        {
+            await App.Services.GetRequiredService<PeerDiscovery>().StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new StartupException($"cannot listen for discovery on --discovery.port (UDP): {e.Message}", e);
         }
     }
 
