@@ -70,7 +70,6 @@ internal sealed partial class DialScheduler : IAsyncDisposable
     private readonly Dictionary<NodeId, DialSource> _sources = [];
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stop = new();
-    private readonly List<Task> _tasks = [];
     private Task? _loop;
     private int _disposed;
 
@@ -182,18 +181,18 @@ internal sealed partial class DialScheduler : IAsyncDisposable
             return;
         }
         await _stop.CancelAsync().ConfigureAwait(false);
-        Task[] tasks;
-        lock (_gate)
+        // Only the loop is waited for: a dial holds its task for its session's life, and sessions end with the
+        // devp2p network, which closes them when it is disposed.
+        if (_loop is not null)
         {
-            tasks = [.. _tasks, .. _loop is null ? [] : new[] { _loop }];
-        }
-        try
-        {
-            await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
-        {
-            // Sessions end with the devp2p network, which closes them.
+            try
+            {
+                await _loop.WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+            {
+                // Stopped either way.
+            }
         }
         _stop.Dispose();
         _wake.Dispose();
@@ -252,12 +251,8 @@ internal sealed partial class DialScheduler : IAsyncDisposable
         {
             while (TryTake(out var candidate))
             {
-                var task = Task.Run(() => RunDialAsync(candidate, ct), CancellationToken.None);
-                lock (_gate)
-                {
-                    _tasks.RemoveAll(t => t.IsCompleted);
-                    _tasks.Add(task);
-                }
+                // Not awaited: a dial runs for its session's life and never throws (RunDialAsync catches).
+                _ = Task.Run(() => RunDialAsync(candidate, ct), CancellationToken.None);
             }
             try
             {
