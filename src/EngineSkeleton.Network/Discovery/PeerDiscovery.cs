@@ -96,10 +96,18 @@ public sealed partial class PeerDiscovery : IAsyncDisposable
     public int Dialing => _dialer?.Dialing ?? 0;
 
     /// <summary>
-    /// How a connected peer (by its short id, as <see cref="DevP2pPeerInfo.Id"/>) was found: "discv4", "dns" or
+    /// How a connected peer was found: "discv4", "dns" or
     /// "bootnode" when discovery dialed it; null for peers that dialed us or were dialed as --bootnodes.
     /// </summary>
-    public string? FoundBy(NodeId id) => _dialer?.SourceOf(id) switch
+    public string? FoundBy(NodeId id) => Name(_dialer?.SourceOf(id));
+
+    /// <summary>As <see cref="FoundBy(NodeId)"/>, by the short id <see cref="DevP2pPeerInfo.Id"/> gives.</summary>
+    public string? FoundBy(string shortId) => Name(_dialer?.SourceOf(shortId));
+
+    /// <summary>Whether discovery runs (false under --nodiscover).</summary>
+    public bool Enabled => _options.Enabled;
+
+    private static string? Name(DialSource? source) => source switch
     {
         DialSource.Discv4 => "discv4",
         DialSource.Dns => "dns",
@@ -230,6 +238,13 @@ public sealed partial class PeerDiscovery : IAsyncDisposable
                 else if (dialer.WantsCandidates || v4.TableSize == 0)
                 {
                     await v4.LookupRandomAsync(ct).ConfigureAwait(false);
+                }
+                if (dialer.WantsCandidates)
+                {
+                    foreach (var candidate in v4.Candidates())
+                    {
+                        dialer.Offer(candidate);
+                    }
                 }
                 await Task.Delay(_options.LookupInterval, _time, ct).ConfigureAwait(false);
                 sinceRefresh += _options.LookupInterval;

@@ -222,6 +222,7 @@ internal sealed partial class NodeHost : IAsyncDisposable
             new ChainStoreEthChain(store, chain.Spec),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton(sp => new AdminRpcModule(sp.GetRequiredService<DevP2pNetwork>(), sp.GetRequiredService<PeerDiscovery>(), store, chain.Spec));
 
         var app = builder.Build();
         var skeleton = app.Services.GetRequiredService<SkeletonSync>();
@@ -235,14 +236,15 @@ internal sealed partial class NodeHost : IAsyncDisposable
         var devp2p = app.Services.GetRequiredService<DevP2pNetwork>();
         // The container disposes the loop (terminate, suspend the backfiller) when the host stops.
         var eth = app.Services.GetRequiredService<EthRpcModule>();
+        var admin = app.Services.GetRequiredService<AdminRpcModule>();
         var engine = app.UseJsonRpc(
             new RpcEndpointOptions("engine", RequireJwt: true, rpc.MaxRequestBodyBytes) { Port = enginePort },
-            [app.Services.GetRequiredService<EngineRpcModule>(), eth],
+            [app.Services.GetRequiredService<EngineRpcModule>(), eth, admin],
             RpcJson.Options,
             app.Services.GetRequiredService<JwtValidator>());
         var readOnly = app.UseJsonRpc(
             new RpcEndpointOptions("http", RequireJwt: false, rpc.MaxRequestBodyBytes) { Port = httpPort },
-            [eth],
+            [eth, admin],
             RpcJson.Options);
         MapOperatorEndpoints(app, httpPort, eth);
 

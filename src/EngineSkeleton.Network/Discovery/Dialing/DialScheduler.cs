@@ -129,6 +129,22 @@ internal sealed partial class DialScheduler : IAsyncDisposable
         }
     }
 
+    /// <summary>As <see cref="SourceOf(NodeId)"/>, by the short id peers are listed by (the first 8 bytes in hex).</summary>
+    public DialSource? SourceOf(string shortId)
+    {
+        lock (_gate)
+        {
+            foreach (var (id, source) in _sources)
+            {
+                if (id.ToShortString() == shortId)
+                {
+                    return source;
+                }
+            }
+            return null;
+        }
+    }
+
     /// <summary>True while the scheduler has a free dial slot and nothing queued: discovery should look for more.</summary>
     public bool WantsCandidates
     {
@@ -308,6 +324,9 @@ internal sealed partial class DialScheduler : IAsyncDisposable
                 _dialing.Remove(candidate.Id);
                 var failures = joined ? 0 : (_backoff.TryGetValue(candidate.Id, out var previous) ? previous.Failures + 1 : 1);
                 var wait = joined ? _options.BackoffMin : Min(_options.BackoffMin * Math.Pow(2, Math.Min(failures - 1, 16)), _options.BackoffMax);
+                // Up to a fifth more, at random: two nodes that dialed each other at once (and so refused each other
+                // as already connected) do not try again in step.
+                wait += wait * (Random.Shared.NextDouble() / 5);
                 _backoff[candidate.Id] = new Backoff(_time.GetUtcNow() + wait, failures);
                 if (_backoff.Count > 4 * _options.MaxQueued)
                 {

@@ -144,6 +144,27 @@ internal sealed partial class V4Service : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Every node of the table as a dial candidate, with its record when it sent one: what the dialer is offered
+    /// again after each lookup, so that a node whose dial failed is tried again once its backoff has passed.
+    /// </summary>
+    public IReadOnlyList<DialCandidate> Candidates()
+    {
+        lock (_tableGate)
+        {
+            var candidates = new List<DialCandidate>();
+            foreach (var node in _table.Closest(_table.Self, int.MaxValue))
+            {
+                var record = _records.GetValueOrDefault(node.Id);
+                if (CandidateOf(node, record) is { } candidate)
+                {
+                    candidates.Add(candidate);
+                }
+            }
+            return candidates;
+        }
+    }
+
     /// <summary>Binds the UDP socket and starts the receive and revalidation loops; <paramref name="bootnodes"/> seed lookups.</summary>
     public void Start(IReadOnlyList<Enode> bootnodes)
     {
@@ -690,12 +711,17 @@ internal sealed partial class V4Service : IAsyncDisposable
                 _table.Add(node with { Seq = record.Seq });
             }
         }
+        if (CandidateOf(node, record) is { } candidate)
+        {
+            _found.Writer.TryWrite(candidate);
+        }
+    }
+
+    private DialCandidate? CandidateOf(DiscoveryNode node, EnrRecord? record)
+    {
         var source = _bootnodeIds.Contains(node.Id) ? DialSource.Bootnode : DialSource.Discv4;
         var tcpPort = record?.Tcp ?? node.TcpPort;
-        if (tcpPort > 0)
-        {
-            _found.Writer.TryWrite(new DialCandidate(node.PublicKey, node.Address, tcpPort, record, source));
-        }
+        return tcpPort > 0 ? new DialCandidate(node.PublicKey, node.Address, tcpPort, record, source) : null;
     }
 
     /// <summary>geth's checkBond: the node answered one of our Pings from this address within the bond expiration.</summary>

@@ -164,16 +164,19 @@ public sealed class DialSchedulerTests : IAsyncLifetime
         dial.Outcome.SetResult(false);
         await WaitUntilIdleAsync();
 
+        // 30 s, plus up to a fifth at random.
         Assert.Equal(DialVerdict.BackedOff, _scheduler.Offer(candidate));
-        _time.Advance(TimeSpan.FromSeconds(31));
+        _time.Advance(TimeSpan.FromSeconds(29));
+        Assert.Equal(DialVerdict.BackedOff, _scheduler.Offer(candidate));
+        _time.Advance(TimeSpan.FromSeconds(8));
         Assert.Equal(DialVerdict.Queued, _scheduler.Offer(candidate));
         (await _dials.Reader.ReadAsync().AsTask().WaitAsync(Bound)).Outcome.SetResult(false);
         await WaitUntilIdleAsync();
 
-        // A second failure in a row doubles the wait: 31 s is not enough, 61 s is.
-        _time.Advance(TimeSpan.FromSeconds(31));
+        // A second failure in a row doubles the wait: 59 s is not enough, 73 s is.
+        _time.Advance(TimeSpan.FromSeconds(59));
         Assert.Equal(DialVerdict.BackedOff, _scheduler.Offer(candidate));
-        _time.Advance(TimeSpan.FromSeconds(30));
+        _time.Advance(TimeSpan.FromSeconds(14));
         Assert.Equal(DialVerdict.Queued, _scheduler.Offer(candidate));
     }
 
