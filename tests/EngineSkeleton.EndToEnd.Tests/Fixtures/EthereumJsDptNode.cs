@@ -35,6 +35,9 @@ public sealed class EthereumJsDptNode : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(tooling);
         var udpPort = FreeUdpPort();
+        // ethereumjs writes every port as two bytes: port 0 goes out as 0x0000, a non-canonical RLP integer that geth
+        // and we refuse (the whole Ping with it). A DPT with no RLPx peer beside it advertises its UDP port instead.
+        tcpPort = tcpPort == 0 ? udpPort : tcpPort;
         var process = ProcessHandle.Start(
             name,
             tooling.NodePath,
