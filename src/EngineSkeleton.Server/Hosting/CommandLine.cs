@@ -27,6 +27,9 @@ internal static class CommandLine
         ["--p2p.addr"] = "P2P:Addr",
         ["--maxpeers"] = "P2P:MaxPeers",
         ["--nodiscover"] = "P2P:NoDiscover",
+        ["--discovery.port"] = "P2P:DiscoveryPort",
+        ["--discovery.dns"] = "P2P:DiscoveryDns",
+        ["--netrestrict"] = "P2P:NetRestrict",
         ["--nat"] = "P2P:Nat",
         ["--nodekey"] = "P2P:NodeKey",
     };

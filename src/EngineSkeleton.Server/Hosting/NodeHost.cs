@@ -4,6 +4,7 @@ using EngineSkeleton.Core.Chain;
 using EngineSkeleton.Core.Validation;
 using EngineSkeleton.Network.DevP2p;
 using EngineSkeleton.Network.DevP2p.Rlpx;
+using EngineSkeleton.Network.Discovery;
 using EngineSkeleton.Network.Rpc;
 using EngineSkeleton.Server.Auth;
 using EngineSkeleton.Server.Engine;
@@ -218,6 +219,16 @@ internal sealed partial class NodeHost : IAsyncDisposable
             new SyncPeerSink(sp.GetRequiredService<SkeletonSync>(), sp.GetRequiredService<PeerSet>(), sp.GetRequiredService<NodeMetrics>()),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>()));
+        // Peer discovery (docs/discovery.md): resolved after the network, so the container disposes it first.
+        var discoveryOptions = p2p.ToDiscoveryOptions(string.IsNullOrWhiteSpace(node.Genesis) ? node.Network : null);
+        services.AddSingleton(sp => new PeerDiscovery(
+            discoveryOptions,
+            sp.GetRequiredService<NodeKey>(),
+            sp.GetRequiredService<DevP2pNetwork>(),
+            new ChainStoreEthChain(store, chain.Spec),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton(sp => new AdminRpcModule(sp.GetRequiredService<DevP2pNetwork>(), sp.GetRequiredService<PeerDiscovery>(), store, chain.Spec));
 
         var app = builder.Build();
         var skeleton = app.Services.GetRequiredService<SkeletonSync>();
@@ -241,14 +252,15 @@ internal sealed partial class NodeHost : IAsyncDisposable
         app.UseStatusPage(httpPort);
         // The container disposes the loop (terminate, suspend the backfiller) when the host stops.
         var eth = app.Services.GetRequiredService<EthRpcModule>();
+        var admin = app.Services.GetRequiredService<AdminRpcModule>();
         var engine = app.UseJsonRpc(
             new RpcEndpointOptions("engine", RequireJwt: true, rpc.MaxRequestBodyBytes) { Port = enginePort },
-            [app.Services.GetRequiredService<EngineRpcModule>(), eth],
+            [app.Services.GetRequiredService<EngineRpcModule>(), eth, admin],
             RpcJson.Options,
             app.Services.GetRequiredService<JwtValidator>());
         var readOnly = app.UseJsonRpc(
             new RpcEndpointOptions("http", RequireJwt: false, rpc.MaxRequestBodyBytes) { Port = httpPort },
-            [eth],
+            [eth, admin],
             RpcJson.Options);
         MapOperatorEndpoints(app, httpPort, eth);
 
@@ -298,6 +310,14 @@ internal sealed partial class NodeHost : IAsyncDisposable
         catch (System.Net.Sockets.SocketException e)
         {
             throw new StartupException($"cannot listen for devp2p peers on --port: {e.Message}", e);
+        }
+        try
+        {
+            await App.Services.GetRequiredService<PeerDiscovery>().StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new StartupException($"cannot listen for discovery on --discovery.port (UDP): {e.Message}", e);
         }
     }
 

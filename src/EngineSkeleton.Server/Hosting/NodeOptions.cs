@@ -1,6 +1,7 @@
 using System.Net;
 using EngineSkeleton.Network.DevP2p;
 using EngineSkeleton.Network.DevP2p.Rlpx;
+using EngineSkeleton.Network.Discovery;
 using EngineSkeleton.Sync.Checkpoint;
 
 namespace EngineSkeleton.Server.Hosting;
@@ -70,8 +71,20 @@ internal sealed class P2POptions
     /// <summary>50: geth's default peer limit, dialed and inbound together.</summary>
     public int MaxPeers { get; set; } = 50;
 
-    /// <summary>No discovery: only the --bootnodes peers are dialed.</summary>
+    /// <summary>No discovery: no UDP socket, no DNS query; only the --bootnodes peers are dialed.</summary>
     public bool NoDiscover { get; set; }
+
+    /// <summary>--discovery.port: the discv4 UDP port; by default --port, as geth's.</summary>
+    public int? DiscoveryPort { get; set; }
+
+    /// <summary>
+    /// --discovery.dns: enrtree:// URLs, comma-separated; unset means the built-in network's EF list, empty turns DNS
+    /// discovery off (geth's flag, same meaning).
+    /// </summary>
+    public string? DiscoveryDns { get; set; }
+
+    /// <summary>--netrestrict: CIDR networks, comma-separated; only addresses in them are dialed.</summary>
+    public string? NetRestrict { get; set; }
 
     /// <summary><c>extip:IP</c>: the address advertised in our enode instead of the listener's.</summary>
     public string? Nat { get; set; }
@@ -93,6 +106,26 @@ internal sealed class P2POptions
         ExternalIp = ExternalIp,
         ClientId = EngineSkeleton.Server.Engine.ClientIdentity.Web3,
     };
+
+    /// <summary>
+    /// What discovery is given. Seeds are --bootnodes, else the built-in network's bootnodes; DNS lists are
+    /// --discovery.dns, else the built-in network's. A custom genesis has neither built in. --nodiscover leaves
+    /// discovery off whatever else is set.
+    /// </summary>
+    public PeerDiscoveryOptions ToDiscoveryOptions(string? builtInNetwork) => new()
+    {
+        Enabled = !NoDiscover,
+        ListenAddress = IPAddress.Parse(Addr),
+        Port = DiscoveryPort,
+        ExternalIp = ExternalIp,
+        Bootnodes = [.. (BootnodeList.Count > 0 ? BootnodeList : PeerDiscoveryOptions.BuiltInBootnodes(builtInNetwork)).Select(Enode.Parse)],
+        DnsTrees = DiscoveryDns is null ? PeerDiscoveryOptions.BuiltInDnsTrees(builtInNetwork) : SplitList(DiscoveryDns),
+        NetRestrict = [.. SplitList(NetRestrict).Select(IPNetwork.Parse)],
+        MaxPeers = MaxPeers,
+    };
+
+    internal static IReadOnlyList<string> SplitList(string? list) =>
+        (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>The IP of <c>--nat extip:IP</c>, or null when --nat is not given.</summary>
     public IPAddress? ExternalIp =>
@@ -184,6 +217,24 @@ internal static class OptionChecks
             if (!Enode.TryParse(url, out _, out var error))
             {
                 return $"--bootnodes '{url}': {error}";
+            }
+        }
+        if (p2p.DiscoveryPort is < 0 or > 65535)
+        {
+            return $"--discovery.port {p2p.DiscoveryPort} is not a port";
+        }
+        foreach (var url in P2POptions.SplitList(p2p.DiscoveryDns))
+        {
+            if (PeerDiscoveryOptions.CheckDnsTree(url) is { } error)
+            {
+                return $"--discovery.dns '{url}': {error}";
+            }
+        }
+        foreach (var cidr in P2POptions.SplitList(p2p.NetRestrict))
+        {
+            if (!IPNetwork.TryParse(cidr, out _))
+            {
+                return $"--netrestrict '{cidr}' is not a CIDR network (such as 10.0.0.0/8)";
             }
         }
         return null;
