@@ -102,28 +102,30 @@ internal sealed class StoresHealthCheck(ChainStore chain, SkeletonStore skeleton
 }
 
 /// <summary>
-/// The sync loop runs: what the beacon facade exposes today is its state, and a terminated loop never moves again.
-/// Further conditions (a supervisor's fault state) go in <see cref="Problem"/>.
+/// The sync loop runs: a terminated loop never moves again, and a component the supervisor holds faulted (waiting out
+/// its backoff after a failure) makes no progress until it restarts.
 /// </summary>
 internal sealed class SyncLoopHealthCheck(IBeaconSync sync) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var status = sync.Status();
-        return Task.FromResult(Problem(status) is { } problem
+        return Task.FromResult(Problem(status, sync.Health()) is { } problem
             ? HealthCheckResult.Unhealthy(problem)
             : HealthCheckResult.Healthy($"sync loop running, state {EngineSkeleton.Server.Eth.EthRpcModule.StateName(status.State)}"));
     }
 
     /// <summary>Why the sync cannot make progress, or null. One line per condition; the first that holds is reported.</summary>
-    internal static string? Problem(BeaconSyncStatus status)
+    internal static string? Problem(BeaconSyncStatus status, SyncHealth health)
     {
         if (status.State == SyncState.Terminated)
         {
             return "the skeleton sync loop has terminated: no head will be synced until the node restarts";
         }
-        // The sync supervisor's fault state (issue: reliability) joins here when the facade exposes it.
-        return null;
+        return health is { IsReady: false, Fault: { } fault }
+            ? $"{fault.Component} failed ({fault.Failures}x): {fault.Reason}"
+                + (fault.RestartAt is { } at ? $"; restarts at {at:O}" : "")
+            : null;
     }
 }
 

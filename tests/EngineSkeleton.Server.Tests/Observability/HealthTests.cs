@@ -72,7 +72,22 @@ public sealed class HealthTests
     {
         static BeaconSyncStatus In(SyncState state) => new(null, null, null, [], false, state);
 
-        Assert.Contains("terminated", SyncLoopHealthCheck.Problem(In(SyncState.Terminated)));
-        Assert.All(new[] { SyncState.Idle, SyncState.Syncing, SyncState.Linked, SyncState.WaitingForPeers }, s => Assert.Null(SyncLoopHealthCheck.Problem(In(s))));
+        var healthy = new SyncHealth(SyncHealthState.Healthy, null);
+        Assert.Contains("terminated", SyncLoopHealthCheck.Problem(In(SyncState.Terminated), healthy));
+        Assert.All(new[] { SyncState.Idle, SyncState.Syncing, SyncState.Linked, SyncState.WaitingForPeers }, s => Assert.Null(SyncLoopHealthCheck.Problem(In(s), healthy)));
+    }
+
+    [Fact]
+    public void A_component_the_supervisor_holds_faulted_makes_the_node_not_ready_with_its_reason()
+    {
+        var restartAt = new DateTimeOffset(2026, 12, 2, 21, 30, 0, TimeSpan.Zero);
+        var fault = new SyncFault("skeleton", SyncFaultKind.DiskFull, "disk full at /data: free space and the sync resumes", restartAt.AddSeconds(-4), 3, restartAt);
+        var status = new BeaconSyncStatus(null, null, null, [], false, SyncState.Syncing);
+
+        var problem = SyncLoopHealthCheck.Problem(status, new SyncHealth(SyncHealthState.Faulted, fault));
+
+        Assert.Contains("disk full at /data", problem);
+        Assert.Contains("3x", problem);
+        Assert.Contains("2026-12-02T21:30:00", problem);
     }
 }
