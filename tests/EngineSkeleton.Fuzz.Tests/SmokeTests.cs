@@ -37,21 +37,23 @@ public sealed class SmokeTests(ITestOutputHelper output)
         Assert.True(failures.Count == 0, string.Join('\n', failures.Take(3)));
     }
 
-    public static TheoryData<int> Findings() => [.. Enumerable.Range(0, KnownFindings.All.Count)];
-
-    /// <summary>A known finding that stops reproducing has been fixed: its entry and its skip must go.</summary>
-    [Theory]
-    [MemberData(nameof(Findings))]
-    public void Each_known_finding_still_reproduces_until_its_fix_removes_it(int index)
+    /// <summary>
+    /// A known finding that stops reproducing has been fixed: its entry and its skip must go. (Every finding so far is
+    /// fixed and the list is empty; a finding left open for its owner is added there with a skipped regression test.)
+    /// </summary>
+    [Fact]
+    public void Each_known_finding_still_reproduces_until_its_fix_removes_it()
     {
-        var finding = KnownFindings.All[index];
-        var target = FuzzTargets.Find(finding.Target)!;
-        var failures = new List<FuzzFailure>();
+        foreach (var finding in KnownFindings.All)
+        {
+            var target = FuzzTargets.Find(finding.Target)!;
+            var failures = new List<FuzzFailure>();
 
-        var passed = MutationRun.Execute(target, finding.RegressionTest, Convert.FromHexString(finding.Reproducer), failures);
+            var passed = MutationRun.Execute(target, finding.RegressionTest, Convert.FromHexString(finding.Reproducer), failures);
 
-        Assert.False(passed, $"{finding.ThrownIn} no longer throws {finding.Exception.Name}: remove it from KnownFindings and unskip {finding.RegressionTest}");
-        Assert.True(finding.Matches(finding.Target, failures[0].Error), failures[0].ToString());
+            Assert.False(passed, $"{finding.ThrownIn} no longer throws {finding.Exception.Name}: remove it from KnownFindings and unskip {finding.RegressionTest}");
+            Assert.True(finding.Matches(finding.Target, failures[0].Error), failures[0].ToString());
+        }
     }
 
     [Fact]

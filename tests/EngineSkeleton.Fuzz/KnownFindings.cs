@@ -23,21 +23,7 @@ internal sealed record KnownFinding(string Target, Type Exception, string Thrown
 internal static class KnownFindings
 {
     public static IReadOnlyList<KnownFinding> All { get; } =
-    [
-        new(
-            "rlpx-message",
-            typeof(OverflowException),
-            "RlpxConnection.Decompress",
-            "tests/EngineSkeleton.Network.Tests/DevP2p/Rlpx/FuzzRegressionTests.cs",
-            "011dfcd2d2831dfcd2d2991089fffcb9ca991089ff89ff"),
-        new(
-            "rpc-peer",
-            typeof(InvalidOperationException),
-            "EngineSkeleton.Network.Rpc.",
-            "tests/EngineSkeleton.Network.Tests/Rpc/FuzzRegressionTests.cs",
-            "005b7b226a736f6e727063223a22322e30222c226964223a302c22726573756c74223a2230786639ff227d5d",
-            "invalid UTF-8"),
-    ];
+    [];
 
     public static KnownFinding? Match(string target, Exception error) => All.FirstOrDefault(k => k.Matches(target, error));
 }

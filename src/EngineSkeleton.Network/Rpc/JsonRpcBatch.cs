@@ -105,6 +105,11 @@ internal sealed class JsonRpcBatch : IDisposable
     /// </summary>
     public static JsonRpcBatch Parse(ReadOnlyMemory<byte> body, int count)
     {
+        // JsonDocument checks the structure but not the bytes inside strings; a string read later would throw.
+        if (!System.Text.Unicode.Utf8.IsValid(body.Span))
+        {
+            throw new PeerException("answer is not valid UTF-8");
+        }
         JsonDocument document;
         try
         {

@@ -7,14 +7,8 @@ namespace EngineSkeleton.Network.Tests.Rpc;
 /// <summary>Inputs the fuzz targets (tests/EngineSkeleton.Fuzz, docs/fuzzing.md) found in the JSON-RPC peer's readers.</summary>
 public sealed class FuzzRegressionTests
 {
-    private const string Utf8Skip =
-        "Fuzzing finding, open: JsonDocument does not check string contents, so a node's answer with invalid UTF-8 in a "
-        + "string throws InvalidOperationException from the readers instead of PeerException (RpcSyncPeer.GuardAsync "
-        + "contains it, so only that peer pays). Fix: refuse a non-UTF-8 body in JsonRpcBatch.Parse; unskip with it and "
-        + "remove the entry from tests/EngineSkeleton.Fuzz/KnownFindings.cs.";
-
     /// <summary>Found by the "rpc-peer" target: a debug_getRawHeader answer whose hex string holds the byte 0xff.</summary>
-    [Fact(Skip = Utf8Skip)]
+    [Fact]
     public void An_answer_with_invalid_UTF8_in_a_string_is_the_peer_s_fault()
     {
         byte[] body = [.. Encoding.ASCII.GetBytes("""[{"jsonrpc":"2.0","id":0,"result":"0xf9"""), 0xff, .. Encoding.ASCII.GetBytes("\"}]")];

@@ -348,9 +348,14 @@ public sealed partial class RlpxConnection : IAsyncDisposable
         {
             announced = Snappy.GetUncompressedLength(data);
         }
-        catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException)
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException or OverflowException)
         {
             throw new RlpxProtocolException(RlpxErrorKind.BadCompression, $"RLPx message {code} has no readable Snappy length: {e.Message}", e);
+        }
+        if (announced < 0)
+        {
+            // Snappier reads a length past int's range as a negative number rather than refusing it.
+            throw new RlpxProtocolException(RlpxErrorKind.BadCompression, $"RLPx message {code} announces a Snappy length beyond 2^31");
         }
         if (announced > maxMessageSize)
         {
@@ -363,7 +368,7 @@ public sealed partial class RlpxConnection : IAsyncDisposable
         {
             written = Snappy.Decompress(data, payload);
         }
-        catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException)
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException or OverflowException)
         {
             throw new RlpxProtocolException(RlpxErrorKind.BadCompression, $"RLPx message {code} has corrupt Snappy data: {e.Message}", e);
         }
