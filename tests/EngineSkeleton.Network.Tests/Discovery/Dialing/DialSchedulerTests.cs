@@ -126,9 +126,9 @@ public sealed class DialSchedulerTests : IAsyncLifetime
     public async Task Netrestrict_keeps_dials_inside_its_networks()
     {
         await _scheduler.DisposeAsync();
-        _scheduler = Make(maxDialed: 2, netRestrict: [IPNetwork.Parse("127.0.0.0/8")]);
+        _scheduler = Make(maxDialed: 2, netRestrict: [IPNetwork.Parse("127.0.0.0/24")]);
 
-        Assert.Equal(DialVerdict.NetRestricted, _scheduler.Offer(Candidate(withRecord: false, ip: "10.1.2.3")));
+        Assert.Equal(DialVerdict.NetRestricted, _scheduler.Offer(Candidate(withRecord: false, ip: "127.0.1.3")));
         Assert.Equal(DialVerdict.Queued, _scheduler.Offer(Candidate(withRecord: false, ip: "127.0.0.9")));
         Assert.Equal(IPAddress.Parse("127.0.0.9"), (await _dials.Reader.ReadAsync().AsTask().WaitAsync(Bound)).Candidate.Address);
     }

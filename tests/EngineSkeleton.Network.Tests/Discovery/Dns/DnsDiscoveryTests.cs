@@ -13,7 +13,7 @@ namespace EngineSkeleton.Network.Tests.Discovery.Dns;
 /// <summary>DNS discovery against trees the tests sign themselves, served from memory.</summary>
 public sealed class DnsDiscoveryTests
 {
-    private const string Domain = "nodes.example.org";
+    private const string Domain = "nodes.localhost";
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
     private static EnrRecord RecordOf(NodeKey key, int tcpPort, ForkId? forkId)
