@@ -13,10 +13,19 @@ namespace EngineSkeleton.EndToEnd.Tests.Fixtures;
 /// <see cref="FakeRpcNode"/> (a node serving a chain of blocks as ethereumjs does) behind Kestrel. For tests whose
 /// subject is our node, not a third party's, where ethereumjs' minutes of start-up buy nothing.
 /// </summary>
+/// <remarks>
+/// Started with <c>holdBodies</c>, it holds a sync at one point: batches of <c>debug_getRawBlock</c> (the backfiller's
+/// bodies) wait until <see cref="ReleaseBodies"/>, so the skeleton downloads and links and the backfill stands still
+/// until the test has looked. The capability probe (block 0 by eth_getBlockByNumber in the same batch) passes.
+/// </remarks>
 public sealed class FakeRpcSource : IAsyncDisposable
 {
+    /// <summary>Longest a held batch waits: the node's peer retries give up after three 20 s attempts.</summary>
+    private static readonly TimeSpan HoldBound = TimeSpan.FromSeconds(50);
+
     private readonly WebApplication _app;
     private readonly HttpMessageInvoker _node;
+    private readonly TaskCompletionSource _bodies = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private FakeRpcSource(WebApplication app, FakeRpcNode node, int port)
     {
@@ -30,7 +39,9 @@ public sealed class FakeRpcSource : IAsyncDisposable
 
     public Uri Url { get; }
 
-    public static async Task<FakeRpcSource> StartAsync(IReadOnlyList<Block> chain, CancellationToken cancellationToken = default)
+    public void ReleaseBodies() => _bodies.TrySetResult();
+
+    public static async Task<FakeRpcSource> StartAsync(IReadOnlyList<Block> chain, bool holdBodies = false, CancellationToken cancellationToken = default)
     {
         var port = FreePort.Next();
         var builder = WebApplication.CreateSlimBuilder();
@@ -38,6 +49,10 @@ public sealed class FakeRpcSource : IAsyncDisposable
         builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, port));
         var app = builder.Build();
         var source = new FakeRpcSource(app, new FakeRpcNode(chain, servesDebug: true), port);
+        if (!holdBodies)
+        {
+            source.ReleaseBodies();
+        }
         app.Run(source.HandleAsync);
         try
         {
@@ -53,6 +68,7 @@ public sealed class FakeRpcSource : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        ReleaseBodies();
         await _app.StopAsync();
         await _app.DisposeAsync();
         _node.Dispose();
@@ -63,6 +79,14 @@ public sealed class FakeRpcSource : IAsyncDisposable
     {
         using var body = new MemoryStream();
         await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+        if (!_bodies.Task.IsCompleted)
+        {
+            var text = System.Text.Encoding.UTF8.GetString(body.ToArray());
+            if (text.Contains("debug_getRawBlock", StringComparison.Ordinal) && !text.Contains("eth_getBlockByNumber", StringComparison.Ordinal))
+            {
+                await _bodies.Task.WaitAsync(HoldBound, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
         using var request = new HttpRequestMessage(HttpMethod.Post, Url) { Content = new ByteArrayContent(body.ToArray()) };
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         using var response = await _node.SendAsync(request, context.RequestAborted);

@@ -38,7 +38,7 @@ public sealed class StatusPageBrowserTests(ITestOutputHelper output)
     public async Task The_status_page_shows_a_sync_as_it_happens()
     {
         const int head = 54;
-        await using var source = await GatedRpcSource.StartAsync(FakeRpcNode.ExecutionApis);
+        await using var source = await FakeRpcSource.StartAsync(FakeRpcNode.ExecutionApis, holdBodies: true);
         await using var node = await EngineSkeletonNode.StartAsync(Path.Combine(ExecutionApisChain.Directory, "genesis.json"), ["--sync.rpc", source.Url.ToString()]);
         await StartSyncAsync(node, ExecutionApisChain.At(head).Header.Hash.ToString());
         await using var browser = await HeadlessChromium.StartAsync();
