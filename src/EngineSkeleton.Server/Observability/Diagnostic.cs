@@ -15,6 +15,12 @@ internal sealed record Diagnostic(string Code, string Message, string? Subject, 
     /// <summary>A --sync.rpc node that did not answer its first contact at startup, and has served nothing since.</summary>
     public const string PeerUnreachable = "peer-unreachable";
 
+    /// <summary>
+    /// The announced head's chain reached the block above our anchor and names another parent: the beacon node follows
+    /// another network, or the datadir (or --sync.checkpoint) belongs to one. Found by the skeleton (its anotherChain).
+    /// </summary>
+    public const string HeadOnAnotherNetwork = "head-other-network";
+
     /// <summary>A peer the sync dropped, with the reason.</summary>
     public const string PeerDropped = "peer-dropped";
 
@@ -22,5 +28,5 @@ internal sealed record Diagnostic(string Code, string Message, string? Subject, 
     public const string NoBeaconClient = "no-beacon-client";
 
     /// <summary>Every code, for the metrics' gauge (a closed set of series).</summary>
-    public static IReadOnlyList<string> Codes { get; } = [NoSyncSource, PeerOnAnotherChain, PeerUnreachable, PeerDropped, NoBeaconClient];
+    public static IReadOnlyList<string> Codes { get; } = [NoSyncSource, HeadOnAnotherNetwork, PeerOnAnotherChain, PeerUnreachable, PeerDropped, NoBeaconClient];
 }

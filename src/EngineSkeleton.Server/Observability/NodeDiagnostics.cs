@@ -25,6 +25,12 @@ internal sealed partial class NodeDiagnostics : IAsyncDisposable
     /// <summary>A line that holds is logged again this often, as geth repeats "no beacon client seen".</summary>
     private static readonly TimeSpan RepeatInterval = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// Lines the sync logs itself when it finds them, once, at Error with both hashes (SkeletonSync's event 313): not
+    /// logged again here, so an operator reads the one line; still listed by <see cref="Current"/>.
+    /// </summary>
+    private static readonly HashSet<string> SaidBySync = new(StringComparer.Ordinal) { Diagnostic.HeadOnAnotherNetwork };
+
     private readonly IBeaconSync _sync;
     private readonly DevP2pNetwork _devp2p;
     private readonly EngineApiMonitor _engine;
@@ -59,6 +65,10 @@ internal sealed partial class NodeDiagnostics : IAsyncDisposable
         var now = _time.GetUtcNow();
         var status = _sync.Status();
         var lines = new List<Diagnostic>();
+        if (status.AnotherChain is { } anotherChain)
+        {
+            lines.Add(Seen(Diagnostic.HeadOnAnotherNetwork, $"Head on another network: {anotherChain} Start the beacon node on this node's network, or this node on the beacon node's (--network or --genesis, with a datadir of that network)", null, now));
+        }
         if (NoSource(status) is { } noSource)
         {
             lines.Add(Seen(Diagnostic.NoSyncSource, noSource, null, now));
@@ -165,6 +175,10 @@ internal sealed partial class NodeDiagnostics : IAsyncDisposable
             {
                 foreach (var line in lines)
                 {
+                    if (SaidBySync.Contains(line.Code))
+                    {
+                        continue; // logged once, at Error, by the component that found it
+                    }
                     var key = Key(line) + "\n" + line.Message;
                     if (!_logged.TryGetValue(key, out var at) || now - at >= RepeatInterval)
                     {

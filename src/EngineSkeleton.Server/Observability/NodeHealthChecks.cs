@@ -12,8 +12,8 @@ namespace EngineSkeleton.Server.Observability;
 /// <summary>
 /// /health/live, /health/ready and /health on the public port, as ASP.NET Core health checks (docs/operations.md,
 /// Health): live answers while the process serves HTTP; ready when the stores answer reads, the sync loop runs and the
-/// Engine API accepts connections; /health adds the diagnostics (Degraded while any holds). Each answers a JSON body
-/// naming every check, with the reason of those that fail; 503 when not ready.
+/// Engine API accepts connections, its body listing the diagnostics too; /health adds them as a check (Degraded while
+/// any holds). Each answers a JSON body naming every check, with the reason of those that fail; 503 when not ready.
 /// </summary>
 internal static class NodeHealthChecks
 {
@@ -36,7 +36,8 @@ internal static class NodeHealthChecks
         var diagnostics = app.Services.GetRequiredService<NodeDiagnostics>();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = (c, r) => WriteAsync(c, r, null) })
             .RequireHost($"*:{httpPort}");
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = (c, r) => WriteAsync(c, r, null) })
+        // The diagnostics ride along in the ready body (they do not change its status): a probe's log shows them.
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = (c, r) => WriteAsync(c, r, diagnostics.Current()) })
             .RequireHost($"*:{httpPort}");
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = (c, r) => WriteAsync(c, r, diagnostics.Current()) })
             .RequireHost($"*:{httpPort}");

@@ -374,7 +374,8 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         _snapshot = new SkeletonSnapshot(state, _progress, _linked, _stats.Pulled, _stats.Rate, _peers.Status())
         {
             Resting = _backoff.Running(),
-            AnotherChain = _foreignChain,
+            // Said while the newest subchain still ends at the foreign parent: a later head that is ours clears it.
+            AnotherChain = _progress is { Subchains: [var newest, ..] } && newest.Next == _foreignParent ? _foreignChain : null,
         };
         AfterEvent?.Invoke(_snapshot);
     }

@@ -4,7 +4,10 @@ using EngineSkeleton.Server.Tests.Support;
 using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Storage.Skeleton;
 using EngineSkeleton.Sync.Beacon;
+using EngineSkeleton.Sync.Skeleton;
 using EngineSkeleton.Testing.Chains;
+using EngineSkeleton.Testing.Rpc;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace EngineSkeleton.Server.Tests.Observability;
@@ -32,6 +35,55 @@ public sealed class HealthTests
         var checks = doc.RootElement.GetProperty("checks");
         Assert.Equal(["engine-api", "stores", "sync"], checks.EnumerateObject().Select(c => c.Name).Order());
         Assert.All(checks.EnumerateObject(), c => Assert.Equal("Healthy", c.Value.GetProperty("status").GetString()));
+    }
+
+    /// <summary>
+    /// The real server whose skeleton store refuses writes mid-sync (a full disk): /health/ready answers 503 with a
+    /// JSON body naming the failing check (sync: the component, the disk's line, when it restarts) beside the
+    /// passing ones; once the disk takes writes again the sync restarts by itself and ready answers 200.
+    /// </summary>
+    [Fact]
+    public async Task A_sync_held_faulted_by_a_full_disk_answers_503_on_ready_naming_the_check_and_200_once_it_heals()
+    {
+        await using var source = await LoopbackRpcNode.StartAsync(FakeRpcNode.ExecutionApis);
+        await using var node = await TestNode.StartAsync("--sync.rpc", source.Url.ToString()).WaitAsync(Bound);
+        var services = node.Host.App.Services;
+        var full = 1;
+        services.GetRequiredService<SkeletonStore>().BeforeCommit = () =>
+        {
+            if (Volatile.Read(ref full) == 1)
+            {
+                throw new IOException("No space left on device", 28);
+            }
+        };
+        var failed = new TaskCompletionSource<SyncFault>(TaskCreationOptions.RunContinuationsAsynchronously);
+        services.GetRequiredService<SkeletonSync>().Supervisor.AfterFailure = f => failed.TrySetResult(f);
+        var filled = node.Backfilled(54);
+
+        Assert.Equal("SYNCING", (await node.ForkchoiceStartingSync(ExecutionApisChain.At(54).Header.Hash).WaitAsync(Bound)).FcuStatus());
+        await failed.Task.WaitAsync(Bound);
+        var ready = await OperatorHttp.Get(node.HttpUri, "/health/ready").WaitAsync(Bound);
+
+        Assert.Equal((503, "application/json"), (ready.Status, ready.ContentType));
+        using (var doc = JsonDocument.Parse(ready.Body))
+        {
+            Assert.Equal("Unhealthy", doc.RootElement.GetProperty("status").GetString());
+            var checks = doc.RootElement.GetProperty("checks");
+            var sync = checks.GetProperty("sync");
+            Assert.Equal("Unhealthy", sync.GetProperty("status").GetString());
+            var why = sync.GetProperty("description").GetString();
+            Assert.StartsWith("skeleton failed (", why, StringComparison.Ordinal);
+            Assert.Contains("disk full at ", why, StringComparison.Ordinal);
+            Assert.Contains("; restarts at ", why, StringComparison.Ordinal);
+            Assert.Equal("Healthy", checks.GetProperty("stores").GetProperty("status").GetString());
+            Assert.Equal("Healthy", checks.GetProperty("engine-api").GetProperty("status").GetString());
+        }
+        Assert.Equal(200, (await OperatorHttp.Get(node.HttpUri, "/health/live").WaitAsync(Bound)).Status); // live all along
+
+        Volatile.Write(ref full, 0); // space freed: the restart after its backoff writes, and the backfill ends
+        await filled.WaitAsync(Bound);
+        var healed = await OperatorHttp.Get(node.HttpUri, "/health/ready").WaitAsync(Bound);
+        Assert.True(healed.Status == 200, healed.Body);
     }
 
     [Fact]
