@@ -20,6 +20,9 @@ internal sealed class Invariants(BlockTree tree)
     /// <inheritdoc cref="SkeletonMs"/>
     public static long ChainMs;
 
+    /// <summary>Checks that found more than one subchain stored: how often merges and trims were within reach.</summary>
+    public static long SeveralSubchains;
+
     /// <summary>Checks the store(s) written since the last check; both on a process just started.</summary>
     public string? Check(NodeProcess process, IReadOnlyList<BlockHeader> announced, bool skeleton, bool chain)
     {
@@ -44,6 +47,10 @@ internal sealed class Invariants(BlockTree tree)
             return null;
         }
         var subchains = progress.Subchains;
+        if (subchains.Count > 1)
+        {
+            Interlocked.Increment(ref SeveralSubchains);
+        }
         for (var i = 0; i < subchains.Count; i++)
         {
             var s = subchains[i];

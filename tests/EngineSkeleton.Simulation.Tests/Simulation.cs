@@ -157,8 +157,14 @@ internal sealed class Simulation
         }
 
         ForcedHead(Later(2), branch, first, null);
-        var events = _random.Next(0, 10);
-        var spacing = _random.NextDouble() < 0.5 ? 3.0 : 120.0; // heads racing the first cycle, or arriving over minutes
+        // Heads racing the cycles (every few hundred ms or seconds), or arriving over minutes.
+        var spacing = _random.Next(3) switch
+        {
+            0 => 0.5,
+            1 => 5.0,
+            _ => 120.0,
+        };
+        var events = _random.Next(0, spacing < 10 ? 25 : 10);
         for (var i = 0; i < events; i++)
         {
             Later(spacing);

@@ -26,7 +26,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
             CultureInfo.InvariantCulture,
             $"{seeds.Count} seeds in {clock.Elapsed.TotalSeconds:F1} s on {Environment.ProcessorCount} threads: {steps:N0} steps ({steps / clock.Elapsed.TotalSeconds:N0}/s), "
             + $"{results.Sum(r => r.Writes):N0} writes, {results.Sum(r => r.Kills):N0} kills, {results.Sum(r => r.Heads):N0} heads, "
-            + $"{results.Sum(r => r.Virtual.TotalHours):N1} h of virtual time; invariant checks {Invariants.SkeletonMs:N0} ms skeleton, {Invariants.ChainMs:N0} ms chain"));
+            + $"{results.Sum(r => r.Virtual.TotalHours):N1} h of virtual time; invariant checks {Invariants.SkeletonMs:N0} ms skeleton, {Invariants.ChainMs:N0} ms chain; {Invariants.SeveralSubchains:N0} checks saw several subchains"));
         var failed = results.Where(r => !r.Passed).ToList();
         Assert.True(failed.Count == 0, $"{failed.Count} of {seeds.Count} seeds failed; the first:\nseed {failed.FirstOrDefault()?.Seed}: {failed.FirstOrDefault()?.Failure}"
             + $"\nall failing seeds: {string.Join(' ', failed.Select(r => r.Seed))}");

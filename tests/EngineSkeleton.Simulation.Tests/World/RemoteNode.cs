@@ -82,8 +82,8 @@ internal sealed class RemoteNode(string id)
             Stalls = Chance(0.1),
             Slow = Chance(0.1),
             BadBodies = Chance(0.2),
-            LatencyMin = random.Next(1, 200),
-            LatencyMean = random.Next(1, 3_000),
+            LatencyMin = random.Next(1, 500),
+            LatencyMean = random.Next(1, random.NextDouble() < 0.3 ? 10_000 : 2_000),
         };
     }
 }
