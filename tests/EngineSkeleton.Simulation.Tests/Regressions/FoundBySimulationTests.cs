@@ -8,7 +8,7 @@ namespace EngineSkeleton.Simulation.Tests.Regressions;
 public sealed class FoundBySimulationTests
 {
     /// <summary>
-    /// Seeds 101 and 186: the beacon node went back to a head an older subchain holds while the newest subchain was a
+    /// Seeds 101 and 186 when it was found, seed 243 of today's schedules: the beacon node went back to a head an older subchain holds while the newest subchain was a
     /// single header above it. ProcessNewHead took the forced head for a repeat of that single header (it compared the
     /// header stored at the head's number, which was the older subchain's), accepted it without a restart, and the
     /// cycle kept asking for the parent of a head nobody followed any more: never VALID.
@@ -25,10 +25,13 @@ public sealed class FoundBySimulationTests
         Assert.Equal(NewHeadOutcome.Reorged, result.Outcome);
     }
 
+    /// <summary>
+    /// The seed of today's schedules that fails without the fix (seeds 1–400 searched): a seed replays only under the
+    /// schedule generator it was found with, so a change to the generator must find the failing seed again.
+    /// </summary>
     [Theory]
-    [InlineData(101)]
-    [InlineData(186)]
-    public void The_seeds_that_found_it_end_valid(int seed)
+    [InlineData(243)]
+    public void The_seed_that_shows_it_ends_valid(int seed)
     {
         var result = Simulation.Run(seed);
 

@@ -12,20 +12,24 @@ namespace EngineSkeleton.Simulation.Tests.World;
 /// </summary>
 internal sealed class BlockTree
 {
-    /// <summary>The main chain's highest number: long enough for a few 512-header tasks and 128-block fill runs.</summary>
-    public const ulong MainTip = 700;
+    private static readonly Lazy<BlockTree> ShortTree = new(
+        () => new BlockTree(700, [(0, 30, 200), (0, 200, 400), (0, 450, 300), (0, 560, 250), (0, 650, 120), (2, 350, 250), (4, 700, 150)]),
+        LazyThreadSafetyMode.ExecutionAndPublication);
 
-    private static readonly Lazy<BlockTree> Shared = new(() => new BlockTree(), LazyThreadSafetyMode.ExecutionAndPublication);
+    // Subchains longer than a 512-header task, so that a newer subchain's tail lands inside an older one and the merge
+    // has to decide by the stored header whether they link.
+    private static readonly Lazy<BlockTree> LongTree = new(
+        () => new BlockTree(2_600, [(0, 300, 1_200), (0, 1_100, 1_700), (0, 1_900, 900), (0, 2_400, 300), (2, 1_700, 1_000), (1, 1_000, 1_400)]),
+        LazyThreadSafetyMode.ExecutionAndPublication);
 
     private readonly Dictionary<Hash256, (int Branch, ulong Number)> _index = [];
 
-    private BlockTree()
+    /// <param name="mainTip">The main chain's highest number.</param>
+    /// <param name="forks">Branches by the branch they fork off (0: main), the number they fork at, and their length.</param>
+    private BlockTree(ulong mainTip, (int Of, ulong At, ulong Length)[] forks)
     {
-        var main = GeneratedChain.Headers(MainTip + 1);
+        var main = GeneratedChain.Headers(mainTip + 1);
         var branches = new List<IReadOnlyList<BlockHeader>> { main };
-        // Fork points spread over the chain, lengths reaching past the main tip or stopping short of it; the last forks
-        // off a fork, so a reorg can cross two branch points.
-        (int Of, ulong At, ulong Length)[] forks = [(0, 30, 200), (0, 200, 400), (0, 450, 300), (0, 560, 250), (0, 650, 120), (2, 350, 250), (4, 700, 150)];
         for (var i = 0; i < forks.Length; i++)
         {
             var (of, at, length) = forks[i];
@@ -44,7 +48,12 @@ internal sealed class BlockTree
         Genesis = new Block(main[0], GeneratedChain.EmptyBody);
     }
 
-    public static BlockTree Instance => Shared.Value;
+    /// <summary>700 main-chain blocks and seven branches (one off a fork): two header tasks, six fill runs.</summary>
+    public static BlockTree Short => ShortTree.Value;
+
+    /// <summary>2,600 main-chain blocks and six branches: subchains longer than a task.</summary>
+    public static BlockTree Long => LongTree.Value;
+
 
     /// <summary>Branch 0 is the main chain; every branch is indexed by number from the genesis.</summary>
     public IReadOnlyList<IReadOnlyList<BlockHeader>> Branches { get; }
