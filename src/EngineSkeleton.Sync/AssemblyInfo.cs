@@ -7,3 +7,4 @@ using System.Runtime.CompilerServices;
 [assembly: InternalsVisibleTo("EngineSkeleton.Benchmarks")]
 [assembly: InternalsVisibleTo("EngineSkeleton.Server.Tests")]
 [assembly: InternalsVisibleTo("EngineSkeleton.EndToEnd.Tests")]
+[assembly: InternalsVisibleTo("EngineSkeleton.Simulation.Tests")]

@@ -56,6 +56,9 @@ public sealed partial class Backfiller(
 
     public SyncHealth Health => _health.Health;
 
+    /// <summary>Where the fill runs: the thread pool, or a simulation's one thread (docs/simulation.md).</summary>
+    internal SyncThreading Threading { get; init; } = SyncThreading.Product;
+
     /// <summary>Test hook: the fill's fault tracker.</summary>
     internal FaultTracker Supervisor => _health;
 
@@ -81,7 +84,7 @@ public sealed partial class Backfiller(
             }
             _cancel = new CancellationTokenSource();
             var token = _cancel.Token;
-            _run = Task.Run(() => FillAsync(token), CancellationToken.None);
+            _run = Threading.Run(() => FillAsync(token));
         }
     }
 
@@ -278,7 +281,7 @@ public sealed partial class Backfiller(
         }
         finally
         {
-            await cancel.CancelAsync().ConfigureAwait(false);
+            await Threading.CancelAsync(cancel).ConfigureAwait(false);
             await Task.WhenAll(requests).ConfigureAwait(false); // each fetch frees its peer; none throws
         }
     }
@@ -349,7 +352,7 @@ public sealed partial class Backfiller(
     private async Task<FetchResult> FetchAsync(ISyncPeer peer, List<BlockHeader> run, CancellationToken token)
     {
         // Leave the writer before calling the peer: an in-process peer builds its whole answer before its first await.
-        await Task.Yield();
+        await Threading.YieldAsync().ConfigureAwait(false);
         var started = time.GetTimestamp();
         try
         {

@@ -131,8 +131,11 @@ internal static class SkeletonRules
         var number = head.Number;
         if (newest.Tail >= number)
         {
-            // A cycle still down to its single beacon header may hear it again: not worth a restart.
-            var repeated = newest.Head == newest.Tail && headerAt(number)?.Hash == head.Hash;
+            // A cycle still down to its single beacon header may hear it again: not worth a restart. That header
+            // only: geth reads whatever is stored at the number, and a head below the newest subchain that an older
+            // subchain holds was taken as this repeat, so the forced head never restarted the cycle and the sync
+            // waited for ever on a head the beacon node had left (found by the simulation, docs/simulation.md).
+            var repeated = newest.Head == newest.Tail && number == newest.Head && headerAt(number)?.Hash == head.Hash;
             return new NewHeadResult(repeated ? NewHeadOutcome.Duplicate : NewHeadOutcome.Reorged, progress);
         }
         if (newest.Head + 1 < number)

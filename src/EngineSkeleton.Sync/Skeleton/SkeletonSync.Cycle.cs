@@ -45,7 +45,7 @@ public sealed partial class SkeletonSync
             // read as stale: freeing them here let the next cycle hand them a second request while the first was
             // still out, and the stale delivery then freed a peer busy with the new one.
             // Cancellation callbacks (peers' requests) run on the thread pool, not on the loop's thread.
-            cancel.CancelAsync().GetAwaiter().GetResult();
+            Threading.CancelAsync(cancel).GetAwaiter().GetResult();
         }
     }
 
@@ -191,8 +191,15 @@ public sealed partial class SkeletonSync
         TaskCompletionSource? terminate = null;
         while (!suspend.IsCompleted)
         {
-            var readable = _events.Reader.WaitToReadAsync(_stop.Token).AsTask();
-            Task.WaitAny(suspend, readable);
+            if (Threading.Pump is { } pump)
+            {
+                pump(() => suspend.IsCompleted || _events.Reader.TryPeek(out _), _stop.Token);
+            }
+            else
+            {
+                var readable = _events.Reader.WaitToReadAsync(_stop.Token).AsTask();
+                Task.WaitAny(suspend, readable);
+            }
             while (_events.Reader.TryRead(out var ev))
             {
                 switch (ev)

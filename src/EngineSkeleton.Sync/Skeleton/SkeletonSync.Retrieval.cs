@@ -50,7 +50,7 @@ public sealed partial class SkeletonSync
             var (number, token) = (cycle.Number, cycle.Token);
             // On the thread pool: whatever a peer does before its first real await (an in-process peer builds its
             // whole answer) must not run on the loop's thread and stall every other event behind it.
-            _ = Task.Run(() => FetchAsync(number, range, peer, token), CancellationToken.None);
+            _ = Threading.Run(() => FetchAsync(number, range, peer, token));
         }
         // Wake when the first rest ends, if a peer rests: nothing else may come to make the loop look again.
         if (_backoff.NextWake() is { } wake)

@@ -109,6 +109,9 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     /// <summary>Test hook: called by the loop each time it publishes a snapshot (before it waits for the next event).</summary>
     internal Action<SkeletonSnapshot>? AfterEvent { get; set; }
 
+    /// <summary>Where the loop and its requests run: the node's threads, or a simulation's one (docs/simulation.md).</summary>
+    internal SyncThreading Threading { get; init; } = SyncThreading.Product;
+
     public void Start()
     {
         if (_loop is null)
@@ -116,8 +119,8 @@ public sealed partial class SkeletonSync : IAsyncDisposable
             // Ticks before the first cycle are read and ignored; arming here, not in the loop, means a test that
             // has called Start sees every tick its clock moves through.
             _watchdog.Change(StallCheckInterval, StallCheckInterval);
-            // LongRunning: a thread of its own, not a pool thread (see the class remarks).
-            _loop = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            // A thread of its own, not a pool thread (see the class remarks); queued work when simulated.
+            _loop = Threading.StartLoop(Run);
         }
     }
 
@@ -201,7 +204,10 @@ public sealed partial class SkeletonSync : IAsyncDisposable
     /// </summary>
     private void Run()
     {
-        Thread.CurrentThread.Name = "skeleton sync"; // for thread dumps and profiles
+        if (Threading.Pump is null)
+        {
+            Thread.CurrentThread.Name = "skeleton sync"; // for thread dumps and profiles
+        }
         Target? target = null; // null until the first forced head
         while (true)
         {
@@ -361,6 +367,11 @@ public sealed partial class SkeletonSync : IAsyncDisposable
         SkeletonEvent? ev;
         while (!_events.Reader.TryRead(out ev))
         {
+            if (Threading.Pump is { } pump)
+            {
+                pump(() => _events.Reader.TryPeek(out _), _stop.Token);
+                continue;
+            }
             if (!_events.Reader.WaitToReadAsync(_stop.Token).AsTask().GetAwaiter().GetResult())
             {
                 throw new OperationCanceledException("the event channel is closed");
