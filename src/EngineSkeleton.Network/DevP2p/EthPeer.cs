@@ -252,6 +252,15 @@ internal sealed partial class EthPeer : ISyncPeer
         return bodies;
     }
 
+    /// <summary>
+    /// The sync dropped this peer (it served a body that breaks its header, headers that do not link to ours, or
+    /// stalled): the session ends here too, with Disconnect(useless peer, 0x03), as geth's handler.removePeer hangs up
+    /// on a peer its downloader drops. Without it the peer would stay connected, pinged and answered, but never asked
+    /// again, holding one of our slots. The close runs on its own: the peer set calls this outside its lock.
+    /// </summary>
+    public void OnDropped(string reason, DropCause cause) =>
+        _ = CloseAsync(DisconnectReason.UselessPeer, $"useless: dropped by the sync ({(cause == DropCause.Unresponsive ? "unresponsive" : "misbehaved")}): {reason}");
+
     /// <summary>Sends BlockRangeUpdate (eth/69 only) with our range as it is now.</summary>
     public async Task SendBlockRangeAsync(BlockRange range)
     {

@@ -20,7 +20,7 @@ namespace EngineSkeleton.Server.Tests.Sync;
 /// <see cref="DevP2pNetwork"/> serving a <see cref="LyingChain"/>: they speak RLPx and eth correctly and lie in what
 /// they say. What each costs it is the case's: a Status for another chain never joins (the reason code, SubprotocolError,
 /// is pinned byte-level in Network.Tests EthPeerMisbehaviourTests), headers that do not link get UselessPeer, bodies
-/// that do not match their headers get the peer dropped by the backfiller, silence gets PingTimeout. None is dialed
+/// that do not match their headers get the peer dropped by the backfiller and, through the peer set, UselessPeer; silence gets PingTimeout. None is dialed
 /// again while the test runs (DevP2pOptions.MisbehaviourRedial: 5 min).
 /// </summary>
 public sealed class DevP2pHostilePeersSyncTests
@@ -63,28 +63,26 @@ public sealed class DevP2pHostilePeersSyncTests
     }
 
     [Fact]
-    public async Task A_node_whose_bodies_do_not_match_their_headers_is_dropped_and_the_sync_ends_VALID_from_the_honest_one()
+    public async Task A_node_whose_bodies_do_not_match_their_headers_is_disconnected_with_UselessPeer_and_the_sync_ends_VALID_from_the_honest_one()
     {
         await using var liar = await HostileNode.StartAsync(LyingChain.For("bodies that do not match their headers"));
         await using var node = await TestNode.StartAsync("--bootnodes", liar.Network.Self.ToString());
-        var id = liar.Network.Self.Id.ToShortString();
 
-        // The liar serves true headers, so the skeleton links through it; the backfiller then drops it for its bodies.
-        using var deadline = new CancellationTokenSource(Bound);
-        var dropped = default(JsonElement?);
-        while (dropped is null && !deadline.IsCancellationRequested)
-        {
-            await node.Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(ExecutionApisChain.At(Head).Header.Hash), null);
-            dropped = (await StatusAsync(node)).GetProperty("peers").EnumerateArray()
-                .Where(p => p.GetProperty("id").GetString() == id && p.GetProperty("dropped").GetBoolean())
-                .Select(p => (JsonElement?)p)
-                .FirstOrDefault();
-            await Task.Delay(TimeSpan.FromMilliseconds(250), CancellationToken.None);
-        }
+        // The liar serves true headers, so the skeleton links through it; the backfiller then drops it for its bodies,
+        // and the drop reaches its RLPx session: Disconnect(useless peer), as geth's handler.removePeer sends.
+        var (_, reason) = await WhileTellingTheHeadAsync(node, liar.Sink.Leaves.Reader.ReadAsync().AsTask());
+        Assert.Equal($"disconnected by peer: {DisconnectReason.UselessPeer}", reason);
+        var dropped = (await StatusAsync(node)).GetProperty("peers").EnumerateArray()
+            .Where(p => p.GetProperty("id").GetString() == liar.Network.Self.Id.ToShortString())
+            .Select(p => p.GetProperty("dropReason").GetString())
+            .ToArray();
+        // Once the session is closed the peer leaves the set; while its entry lasts it names the bodies.
+        Assert.All(dropped, why => Assert.Contains("bod", why, StringComparison.OrdinalIgnoreCase));
 
-        Assert.True(dropped is not null, $"the liar was not dropped within {Bound}: {await StatusAsync(node)}");
-        Assert.Contains("bodies", dropped.Value.GetProperty("dropReason").GetString(), StringComparison.OrdinalIgnoreCase);
         await SyncFromHonestAsync(node);
+        Assert.DoesNotContain(DevP2pPeerIds(await StatusAsync(node)), id => id == liar.Network.Self.Id.ToShortString());
+        Assert.True(liar.Sink.Joins.Reader.TryRead(out _), "the liar joined once");
+        Assert.False(liar.Sink.Joins.Reader.TryRead(out _), "the liar was not dialed again");
     }
 
     [Fact]
