@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using EngineSkeleton.Core.Blocks;
@@ -351,7 +352,8 @@ internal sealed partial class EthPeer : ISyncPeer
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            var message = await _connection.ReadMessageAsync(cancellationToken).ConfigureAwait(false);
+            using var pooled = await _connection.ReadPooledMessageAsync(cancellationToken).ConfigureAwait(false);
+            var message = pooled.Message;
             Volatile.Write(ref _lastReceived, _time.GetTimestamp());
             switch (message.Code)
             {
@@ -389,7 +391,7 @@ internal sealed partial class EthPeer : ISyncPeer
         switch (message)
         {
             case GetBlockHeadersMessage query:
-                await SendAsync(new BlockHeadersMessage(query.RequestId, EthServing.Headers(_chain, query)), cancellationToken).ConfigureAwait(false);
+                await SendAsync(EthServing.HeadersMessage(_chain, query), cancellationToken).ConfigureAwait(false);
                 break;
             case GetBlockBodiesMessage query:
                 await SendAsync(new BlockBodiesMessage(query.RequestId, EthServing.Bodies(_chain, query.Hashes)), cancellationToken).ConfigureAwait(false);
@@ -478,8 +480,19 @@ internal sealed partial class EthPeer : ISyncPeer
         }
     }
 
-    private async ValueTask SendAsync(EthMessage message, CancellationToken cancellationToken) =>
-        await _connection.WriteMessageAsync(Offset + message.Code, message.Encode(), cancellationToken).ConfigureAwait(false);
+    /// <summary>Encodes into a pooled buffer (an answer of 512 headers is ~330 KB: a new array each would be a large object) and sends.</summary>
+    private async ValueTask SendAsync(EthMessage message, CancellationToken cancellationToken)
+    {
+        var length = message.EncodeRented(out var buffer);
+        try
+        {
+            await _connection.WriteMessageAsync(Offset + message.Code, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
     private ulong NextRequestId() => (ulong)Interlocked.Increment(ref _nextRequestId);
 

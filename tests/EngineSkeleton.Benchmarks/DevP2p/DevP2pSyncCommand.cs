@@ -41,6 +41,10 @@ internal static class DevP2pSyncCommand
 
     public static async Task<int> RunAsync(string[] args)
     {
+        if (args.Contains("--stages"))
+        {
+            return await DevP2pStages.RunAsync(args);
+        }
         var headers = (ulong)CommandArgs.Long(args, "--headers", 1_000_000);
         var peerCount = (int)CommandArgs.Long(args, "--peers", 1);
         var seed = (ulong)CommandArgs.Long(args, "--seed", 1);
