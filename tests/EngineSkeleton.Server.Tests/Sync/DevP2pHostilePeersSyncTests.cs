@@ -108,6 +108,133 @@ public sealed class DevP2pHostilePeersSyncTests
         Assert.DoesNotContain(id, DevP2pPeerIds(await StatusAsync(node)));
     }
 
+    [Theory]
+    [InlineData("bytes before any handshake: closed, no session to say why in", "before the handshake")]
+    [InlineData("bytes where Status should be, after the handshake and Hello", "after Hello")]
+    [InlineData("bytes where a frame should be, after joining", "after joining")]
+    [InlineData("a frame whose header is sound and whose MAC is not, after joining", "a broken frame MAC")]
+    public async Task A_client_sending_garbage_is_disconnected_and_the_node_stays_up_and_syncs_to_VALID(string because, string when)
+    {
+        await using var node = await TestNode.StartAsync();
+        await using var client = await DevP2pRawClient.ConnectAsync(node.Host.DevP2p.Self);
+
+        switch (when)
+        {
+            case "before the handshake":
+                await client.SendGarbageAsync();
+                Assert.True(await client.ClosedByNodeAsync(), because);
+                break;
+            case "after Hello":
+                await client.HelloAsync();
+                await client.SendGarbageAsync();
+                Assert.Equal(DisconnectReason.BreachOfProtocol, await client.ReadUntilDisconnectAsync());
+                break;
+            case "after joining":
+                await client.JoinAsync();
+                await client.SendGarbageAsync();
+                Assert.Equal(DisconnectReason.BreachOfProtocol, await client.ReadUntilDisconnectAsync());
+                break;
+            default:
+                await client.JoinAsync();
+                await client.SendFrameWithBadMacAsync();
+                Assert.Equal(DisconnectReason.BreachOfProtocol, await client.ReadUntilDisconnectAsync());
+                break;
+        }
+
+        Assert.DoesNotContain(client.Id.ToShortString(), DevP2pPeerIds(await StatusAsync(node)));
+        await SyncFromHonestAsync(node);
+    }
+
+    /// <summary>
+    /// Every kind of hostile devp2p peer at once, beside the honest one: three Status liars (another genesis, network
+    /// id, fork id), three garbage senders (before the handshake, after joining, a broken frame MAC) and a silent peer,
+    /// all on the node's listener at the same moment as the node dials a node whose headers do not link; then a node
+    /// whose bodies do not match their headers; then the honest one. The data liars come one after the other because
+    /// a liar is only caught when asked, and the sync asks the fastest idle peer: with the honest node or the other data
+    /// liar there, which one is asked for the skeleton or for bodies would be chance. Every other hostile peer is still
+    /// there (or being disconnected) while they and the honest one serve: the silent one until the end. Each gets its
+    /// reason: SubprotocolReason (0x10) for a Status of another chain, BreachOfProtocol (0x02) for garbage, UselessPeer
+    /// (0x03) for the data liars, PingTimeout (0x0b) for silence (or UselessPeer if the sync asked it something and
+    /// dropped it for not answering first); the sync ends VALID with every hash the chain's.
+    /// </summary>
+    [Fact]
+    public async Task Hostile_peers_of_every_kind_at_once_are_each_disconnected_with_their_reason_and_the_sync_ends_VALID_from_the_honest_one()
+    {
+        await using var headersLiar = await HostileNode.StartAsync(LyingChain.For("headers that do not link"));
+        await using var node = await TestNode.StartAsync("--bootnodes", headersLiar.Network.Self.ToString());
+        var self = node.Host.DevP2p.Self;
+        var statusLies = new[] { StatusLie.Genesis, StatusLie.NetworkId, StatusLie.ForkId };
+        var clients = new List<DevP2pRawClient>();
+        try
+        {
+            for (var i = 0; i < statusLies.Length + 4; i++)
+            {
+                clients.Add(await DevP2pRawClient.ConnectAsync(self));
+            }
+            var statusLiars = clients[..3];
+            var (beforeHandshake, afterJoining, badMac, silent) = (clients[3], clients[4], clients[5], clients[6]);
+
+            // All at once: every raw client runs its misbehaviour while the node meets the headers liar it dialed.
+            var statusOutcomes = statusLiars.Select(async (client, i) =>
+            {
+                await client.JoinAsync(statusLies[i]);
+                return await client.ReadUntilDisconnectAsync();
+            }).ToArray();
+            var closedBeforeHandshake = Task.Run(async () =>
+            {
+                await beforeHandshake.SendGarbageAsync();
+                return await beforeHandshake.ClosedByNodeAsync();
+            });
+            var garbageOutcome = Task.Run(async () =>
+            {
+                await afterJoining.JoinAsync();
+                await afterJoining.SendGarbageAsync();
+                return await afterJoining.ReadUntilDisconnectAsync();
+            });
+            var badMacOutcome = Task.Run(async () =>
+            {
+                await badMac.JoinAsync();
+                await badMac.SendFrameWithBadMacAsync();
+                return await badMac.ReadUntilDisconnectAsync();
+            });
+            var silentJoined = silent.JoinAsync(); // and then nothing: no answer, no Pong, not even a read
+
+            var (_, headersLiarHeard) = await WhileTellingTheHeadAsync(node, headersLiar.Sink.Leaves.Reader.ReadAsync().AsTask());
+            Assert.Equal($"disconnected by peer: {DisconnectReason.UselessPeer}", headersLiarHeard);
+            Assert.Equal(
+                [DisconnectReason.SubprotocolReason, DisconnectReason.SubprotocolReason, DisconnectReason.SubprotocolReason],
+                await Task.WhenAll(statusOutcomes).WaitAsync(Bound));
+            Assert.True(await closedBeforeHandshake.WaitAsync(Bound), "garbage before the handshake: the node closed the connection");
+            Assert.Equal(DisconnectReason.BreachOfProtocol, await garbageOutcome.WaitAsync(Bound));
+            Assert.Equal(DisconnectReason.BreachOfProtocol, await badMacOutcome.WaitAsync(Bound));
+            await silentJoined.WaitAsync(Bound);
+
+            // The bodies liar: true headers, so the skeleton links through it; its bodies get it dropped and hung up on.
+            await using var bodiesLiar = await HostileNode.StartAsync(LyingChain.For("bodies that do not match their headers"), self);
+            var (_, bodiesLiarHeard) = await WhileTellingTheHeadAsync(node, bodiesLiar.Sink.Leaves.Reader.ReadAsync().AsTask());
+            Assert.Equal($"disconnected by peer: {DisconnectReason.UselessPeer}", bodiesLiarHeard);
+
+            await SyncFromHonestAsync(node);
+
+            // The silent peer: never answered a Ping (30 s of silence: PingTimeout), or was asked for something, did not
+            // answer, and was dropped by the sync (UselessPeer) before its idle time was up.
+            var silentHeard = await silent.ReadUntilDisconnectAsync();
+            var asked = silent.Received.Any(code => code is 0x13 or 0x15); // GetBlockHeaders, GetBlockBodies
+            Assert.True(
+                silentHeard == DisconnectReason.PingTimeout || (asked && silentHeard == DisconnectReason.UselessPeer),
+                $"the silent peer heard {silentHeard?.ToString() ?? "no reason"}; asked for data: {asked}");
+            var joined = DevP2pPeerIds(await StatusAsync(node));
+            Assert.All(clients, client => Assert.DoesNotContain(client.Id.ToShortString(), joined));
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
     /// <summary>
     /// forkchoiceUpdated(head) every quarter second, as a beacon node each slot, until <paramref name="until"/> completes
     /// (bounded): the first calls may come before the dial's handshake and then only announce the hash.
@@ -175,13 +302,16 @@ public sealed class DevP2pHostilePeersSyncTests
 
         public DevP2pNetwork Network { get; }
 
-        public static async Task<HostileNode> StartAsync(LyingChain chain)
+        /// <param name="chain">What it serves.</param>
+        /// <param name="dial">A node it dials (as a static node) instead of waiting to be dialed.</param>
+        public static async Task<HostileNode> StartAsync(LyingChain chain, Enode? dial = null)
         {
             var key = NodeKey.Generate();
             var sink = new RecordingSink();
             // It takes what it is told (its own Status check would refuse a node on the true chain first, as ours does).
             var network = new DevP2pNetwork(
-                new DevP2pOptions { ListenAddress = IPAddress.Loopback, Port = 0, EthVersions = [69] }, key, chain, sink, TimeProvider.System, NullLoggerFactory.Instance);
+                new DevP2pOptions { ListenAddress = IPAddress.Loopback, Port = 0, EthVersions = [69], StaticNodes = dial is null ? [] : [dial] },
+                key, chain, sink, TimeProvider.System, NullLoggerFactory.Instance);
             await network.StartAsync(CancellationToken.None);
             return new HostileNode(chain, key, sink, network);
         }
