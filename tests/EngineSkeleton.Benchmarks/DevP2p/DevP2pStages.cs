@@ -5,6 +5,7 @@ using EngineSkeleton.Network.DevP2p;
 using EngineSkeleton.Network.DevP2p.Eth;
 using EngineSkeleton.Network.DevP2p.Rlpx;
 using EngineSkeleton.Testing.Chains;
+using Snappier;
 using static EngineSkeleton.Benchmarks.Skeleton.SkeletonOnly;
 
 namespace EngineSkeleton.Benchmarks.DevP2p;
@@ -71,6 +72,7 @@ internal static class DevP2pStages
         {
             return;
         }
+        Split(served, headers);
         Console.WriteLine(Inv($"{count:N0} headers, {wireBytes / (double)count:F0} wire bytes a header"));
         double serving = 0, syncing = 0;
         foreach (var stage in stages)
@@ -87,6 +89,45 @@ internal static class DevP2pStages
             }
         }
         Console.WriteLine(Inv($"  serving side {serving:F2} µs/header, syncing side {syncing:F2} µs/header; an in-process peer's share: look-up + hash = {(stages[0].Elapsed + stages[5].Elapsed).TotalMicroseconds / count:F2} µs/header"));
+    }
+
+    /// <summary>
+    /// The frame layer's parts apart, over one 512-header answer sent again and again: Snappy each way, then the
+    /// cipher and MACs of sealing and opening (a codec pair with matching secrets).
+    /// </summary>
+    private static void Split(GeneratedEthChain served, ulong headers)
+    {
+        var answer = EthServing.HeadersMessage(served, GetBlockHeadersMessage.Request(1, HeaderOrigin.ByNumber(headers), Batch, 0, reverse: true));
+        var payload = answer.Encode();
+        var compressed = new byte[Snappy.GetMaxCompressedLength(payload.Length)];
+        var output = new byte[payload.Length];
+        var aes = new byte[32];
+        var mac = new byte[32];
+        using var sealer = new FrameCodec(aes, mac, new KeccakMacState(), new KeccakMacState());
+        using var opener = new FrameCodec(aes, mac, new KeccakMacState(), new KeccakMacState());
+        var compressedLength = Snappy.Compress(payload, compressed);
+        var frame = new byte[FrameCodec.SealedSize(compressedLength)];
+        const int rounds = 400;
+        var stages = new Stage[] { new("  snappy compress"), new("  seal: AES-CTR + 2 MACs"), new("  open: 2 MACs + AES-CTR"), new("  snappy decompress") };
+        for (var i = 0; i < rounds; i++)
+        {
+            stages[0].Run(() => Snappy.Compress(payload, compressed));
+            compressed.AsSpan(0, compressedLength).CopyTo(frame.AsSpan(FrameCodec.SealedHeaderSize));
+            stages[1].Run(() => sealer.Seal(frame, compressedLength));
+            stages[2].Run(() =>
+            {
+                var size = opener.OpenHeader(frame);
+                opener.OpenFrame(frame.AsSpan(FrameCodec.SealedHeaderSize, FrameCodec.PaddedSize(size) + FrameMac.Size));
+                return size;
+            });
+            stages[3].Run(() => Snappy.Decompress(compressed.AsSpan(0, compressedLength), output));
+        }
+        var count = (double)rounds * Batch;
+        Console.WriteLine(Inv($"  the frame layer apart ({payload.Length:N0} B answer, {compressedLength:N0} B compressed):"));
+        foreach (var stage in stages)
+        {
+            Console.WriteLine(Inv($"  {stage.Name,-45} {stage.Elapsed.TotalMicroseconds / count,6:F2} µs/header  {stage.Allocated / count,7:F0} B/header allocated"));
+        }
     }
 
     /// <summary>A writing and a reading connection over one memory stream, secrets matched, Snappy on.</summary>
