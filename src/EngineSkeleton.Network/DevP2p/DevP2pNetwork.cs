@@ -285,19 +285,26 @@ public sealed partial class DevP2pNetwork : IAsyncDisposable
             var peer = new EthPeer(connection, hello, version.Value, inbound, remote, _chain, _options, _time, _loggers.CreateLogger<EthPeer>());
             slot.Peer = peer;
             string? mismatch;
+            var statusRefusal = DisconnectReason.SubprotocolReason;
             try
             {
                 mismatch = await peer.ExchangeStatusAsync(ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is EthMessageException or RlpxProtocolException)
+            catch (EthMessageException e)
             {
                 mismatch = $"bad Status: {e.Message}";
+            }
+            catch (RlpxProtocolException e)
+            {
+                // Garbage or a forged MAC where Status should be: a breach of RLPx, not an eth disagreement.
+                mismatch = $"broke RLPx before Status: {e.Message}";
+                statusRefusal = e.DisconnectReason;
             }
             if (mismatch is not null)
             {
                 Penalize(remoteId);
-                Log.Refused(_logger, remoteId.ToShortString(), remote, mismatch);
-                await peer.CloseAsync(DisconnectReason.SubprotocolReason, $"refused: {mismatch}").ConfigureAwait(false);
+                Log.Refused(_logger, remoteId.ToShortString(), statusRefusal.ToString(), mismatch);
+                await peer.CloseAsync(statusRefusal, $"refused: {mismatch}").ConfigureAwait(false);
                 return false;
             }
             pending?.Release();

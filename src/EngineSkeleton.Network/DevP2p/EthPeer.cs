@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using EngineSkeleton.Core.Blocks;
@@ -177,6 +178,8 @@ internal sealed partial class EthPeer : ISyncPeer
         var answer = await RequestAsync<BlockHeadersMessage>(
             GetBlockHeadersMessage.Request(id, HeaderOrigin.ByNumber(origin), amount, 0, reverse: true), EthMessageCode.BlockHeaders, amount, cancellationToken)
             .ConfigureAwait(false);
+        // The link check below reads every hash: take them four at a time (as the sync would next) rather than one by one.
+        BlockHeader.HashAll(answer.Headers);
         if (UnlinkedAt(answer.Headers, origin) is { } problem)
         {
             await MisbehavedAsync($"answered headers from #{origin} down that do not link: {problem}").ConfigureAwait(false);
@@ -251,6 +254,15 @@ internal sealed partial class EthPeer : ISyncPeer
         }
         return bodies;
     }
+
+    /// <summary>
+    /// The sync dropped this peer (it served a body that breaks its header, headers that do not link to ours, or
+    /// stalled): the session ends here too, with Disconnect(useless peer, 0x03), as geth's handler.removePeer hangs up
+    /// on a peer its downloader drops. Without it the peer would stay connected, pinged and answered, but never asked
+    /// again, holding one of our slots. The close runs on its own: the peer set calls this outside its lock.
+    /// </summary>
+    public void OnDropped(string reason, DropCause cause) =>
+        _ = CloseAsync(DisconnectReason.UselessPeer, $"useless: dropped by the sync ({(cause == DropCause.Unresponsive ? "unresponsive" : "misbehaved")}): {reason}");
 
     /// <summary>Sends BlockRangeUpdate (eth/69 only) with our range as it is now.</summary>
     public async Task SendBlockRangeAsync(BlockRange range)
@@ -342,7 +354,8 @@ internal sealed partial class EthPeer : ISyncPeer
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            var message = await _connection.ReadMessageAsync(cancellationToken).ConfigureAwait(false);
+            using var pooled = await _connection.ReadPooledMessageAsync(cancellationToken).ConfigureAwait(false);
+            var message = pooled.Message;
             Volatile.Write(ref _lastReceived, _time.GetTimestamp());
             switch (message.Code)
             {
@@ -380,7 +393,7 @@ internal sealed partial class EthPeer : ISyncPeer
         switch (message)
         {
             case GetBlockHeadersMessage query:
-                await SendAsync(new BlockHeadersMessage(query.RequestId, EthServing.Headers(_chain, query)), cancellationToken).ConfigureAwait(false);
+                await SendAsync(EthServing.HeadersMessage(_chain, query), cancellationToken).ConfigureAwait(false);
                 break;
             case GetBlockBodiesMessage query:
                 await SendAsync(new BlockBodiesMessage(query.RequestId, EthServing.Bodies(_chain, query.Hashes)), cancellationToken).ConfigureAwait(false);
@@ -469,8 +482,19 @@ internal sealed partial class EthPeer : ISyncPeer
         }
     }
 
-    private async ValueTask SendAsync(EthMessage message, CancellationToken cancellationToken) =>
-        await _connection.WriteMessageAsync(Offset + message.Code, message.Encode(), cancellationToken).ConfigureAwait(false);
+    /// <summary>Encodes into a pooled buffer (an answer of 512 headers is ~330 KB: a new array each would be a large object) and sends.</summary>
+    private async ValueTask SendAsync(EthMessage message, CancellationToken cancellationToken)
+    {
+        var length = message.EncodeRented(out var buffer);
+        try
+        {
+            await _connection.WriteMessageAsync(Offset + message.Code, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
     private ulong NextRequestId() => (ulong)Interlocked.Increment(ref _nextRequestId);
 

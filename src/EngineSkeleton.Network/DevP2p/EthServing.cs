@@ -20,27 +20,48 @@ internal static class EthServing
     /// </summary>
     public const ulong MaxNonCanonicalSteps = 100;
 
-    public static IReadOnlyList<BlockHeader> Headers(IEthChain chain, GetBlockHeadersMessage query)
+    public static IReadOnlyList<BlockHeader> Headers(IEthChain chain, GetBlockHeadersMessage query) => HeadersMessage(chain, query).Headers;
+
+    /// <summary>
+    /// The answer to <paramref name="query"/>, each header's encoding taken once (for the size cap and for the
+    /// message: a header built on each read, as a generated chain's, would otherwise be encoded three times).
+    /// </summary>
+    public static BlockHeadersMessage HeadersMessage(IEthChain chain, GetBlockHeadersMessage query)
     {
         var max = query.AmountToServe;
         var headers = new List<BlockHeader>(Math.Min(max, 64));
+        var encoded = new List<byte[]>(headers.Capacity);
         if (max == 0)
         {
-            return headers;
+            return new BlockHeadersMessage(query.RequestId, headers, encoded);
         }
-        var current = query.Origin.Hash is { } hash ? chain.GetHeader(hash) : chain.GetHeader(query.Origin.Number);
+        BlockHeader? current;
+        bool canonical;
+        if (query.Origin.Hash is { } hash)
+        {
+            current = chain.GetHeader(hash);
+            canonical = current is not null && IsCanonical(chain, current);
+        }
+        else
+        {
+            // Found by number: canonical by IEthChain's contract, and so is every header stepped to by number.
+            current = chain.GetHeader(query.Origin.Number);
+            canonical = true;
+        }
         var bytes = 0;
         while (current is not null && headers.Count < max && bytes < SoftResponseLimit)
         {
+            var rlp = current.EncodedBytes();
             headers.Add(current);
-            bytes += current.EncodedBytes().Length;
+            encoded.Add(rlp);
+            bytes += rlp.Length;
             if (headers.Count == max)
             {
                 break;
             }
-            current = Next(chain, current, query.Skip, query.Reverse);
+            current = Next(chain, current, query.Skip, query.Reverse, ref canonical);
         }
-        return headers;
+        return new BlockHeadersMessage(query.RequestId, headers, encoded);
     }
 
     public static IReadOnlyList<BlockBody> Bodies(IEthChain chain, IReadOnlyList<Hash256> hashes)
@@ -65,10 +86,13 @@ internal static class EthServing
         return bodies;
     }
 
-    /// <summary>The header <paramref name="skip"/> + 1 blocks away, or null past either end of what we hold.</summary>
-    private static BlockHeader? Next(IEthChain chain, BlockHeader current, ulong skip, bool reverse)
+    /// <summary>
+    /// The header <paramref name="skip"/> + 1 blocks away, or null past either end of what we hold. A canonical
+    /// header's neighbours are looked up by number (canonical too, as geth's by-number walk); a side-chain header's
+    /// only by parent hash, and whether the ancestor reached is canonical is checked once for it.
+    /// </summary>
+    private static BlockHeader? Next(IEthChain chain, BlockHeader current, ulong skip, bool reverse, ref bool canonical)
     {
-        var canonical = chain.GetHeader(current.Number) is { } atNumber && atNumber.Hash == current.Hash;
         if (!canonical)
         {
             // A side-chain origin (asked by hash): only its ancestors are well defined, as geth walks them.
@@ -81,6 +105,7 @@ internal static class EthServing
             {
                 ancestor = ancestor.Number == 0 ? null : chain.GetHeader(ancestor.ParentHash);
             }
+            canonical = ancestor is not null && IsCanonical(chain, ancestor);
             return ancestor;
         }
         if (reverse)
@@ -89,4 +114,7 @@ internal static class EthServing
         }
         return skip < ulong.MaxValue - current.Number ? chain.GetHeader(current.Number + skip + 1) : null;
     }
+
+    private static bool IsCanonical(IEthChain chain, BlockHeader header) =>
+        chain.GetHeader(header.Number) is { } atNumber && atNumber.Hash == header.Hash;
 }

@@ -27,6 +27,9 @@ internal sealed class MeasuredSyncPeer(ISyncPeer inner, string transport, NodeMe
     public Task<IReadOnlyList<BlockBody?>> GetBodiesAsync(IReadOnlyList<Hash256> hashes, CancellationToken cancellationToken) =>
         MeasureAsync("bodies", () => inner.GetBodiesAsync(hashes, cancellationToken), static bodies => bodies.Count(b => b is not null));
 
+    /// <summary>The peer set's drop reaches the transport (a devp2p session hangs up): the wrapper must not swallow it.</summary>
+    public void OnDropped(string reason, DropCause cause) => inner.OnDropped(reason, cause);
+
     public override string ToString() => inner.ToString() ?? Id;
 
     private async Task<T> MeasureAsync<T>(string request, Func<Task<T>> call, Func<T, int> items)

@@ -21,6 +21,16 @@ public interface ISyncPeer
 
     /// <summary>Bodies for these block hashes, in order; null where the peer does not have one. May return fewer.</summary>
     Task<IReadOnlyList<BlockBody?>> GetBodiesAsync(IReadOnlyList<Hash256> hashes, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The peer set dropped this peer (<see cref="PeerSet.Drop(ISyncPeer, string, DropCause)"/>): a transport with a
+    /// session of its own ends it with a reason the other side reads, as geth's downloader hangs up on a peer it drops
+    /// (devp2p: Disconnect, useless peer). Called once per drop, outside the set's lock; it must return at once and not
+    /// throw. A JSON-RPC or in-process peer has no session to end, hence nothing by default; a wrapper forwards it.
+    /// </summary>
+    void OnDropped(string reason, DropCause cause)
+    {
+    }
 }
 
 /// <summary>A peer failed: transport error, timeout, or an answer that breaks the protocol.</summary>

@@ -149,7 +149,8 @@ public sealed class PeerSet(TimeProvider time)
 
     /// <summary>
     /// Marks the peer dropped for <paramref name="reason"/>: it is no longer idle, busy or handed out, and status
-    /// shows the reason. A configured peer comes back after <see cref="ReadmitAfter"/> for <paramref name="cause"/>.
+    /// shows the reason; the peer hears of it (<see cref="ISyncPeer.OnDropped"/>: a devp2p session is hung up). A
+    /// configured peer comes back after <see cref="ReadmitAfter"/> for <paramref name="cause"/>.
     /// True if this call dropped it; false if unknown or already dropped (the first reason stays).
     /// </summary>
     public bool Drop(ISyncPeer peer, string reason, DropCause cause)
@@ -157,12 +158,14 @@ public sealed class PeerSet(TimeProvider time)
         ArgumentNullException.ThrowIfNull(peer);
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
         DateTimeOffset? readmitAt = null;
+        ISyncPeer registered;
         lock (_lock)
         {
             if (!_peers.TryGetValue(peer.Id, out var entry) || entry.Dropped)
             {
                 return false;
             }
+            registered = entry.Peer;
             entry.DropReason = reason;
             entry.DropCause = cause;
             entry.Busy = false;
@@ -176,6 +179,7 @@ public sealed class PeerSet(TimeProvider time)
                 entry.ReadmitTimer = _time.CreateTimer(static state => ((Readmission)state!).Run(), new Readmission(this, entry), wait, Timeout.InfiniteTimeSpan);
             }
         }
+        registered.OnDropped(reason, cause);
         AfterDrop?.Invoke(peer, readmitAt);
         return true;
     }

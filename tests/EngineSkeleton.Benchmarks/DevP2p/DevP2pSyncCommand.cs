@@ -32,7 +32,7 @@ namespace EngineSkeleton.Benchmarks.DevP2p;
 /// phase). Options: <c>--headers N</c> (1,000,000), <c>--peers K</c> (1), <c>--seed S</c> (1), <c>--rounds R</c> (1),
 /// <c>--warmup W</c> (headers of an unreported first round of both phases; min(N, 100,000)), <c>--timeout S</c>
 /// (seconds a phase may take before the run fails; 900), <c>--dir DIR</c> (a temp directory, deleted unless
-/// <c>--keep</c>).
+/// <c>--keep</c>). <c>--stages</c> runs the per-side stage profile instead (<see cref="DevP2pStages"/>).
 /// </summary>
 internal static class DevP2pSyncCommand
 {
@@ -41,6 +41,10 @@ internal static class DevP2pSyncCommand
 
     public static async Task<int> RunAsync(string[] args)
     {
+        if (args.Contains("--stages"))
+        {
+            return await DevP2pStages.RunAsync(args);
+        }
         var headers = (ulong)CommandArgs.Long(args, "--headers", 1_000_000);
         var peerCount = (int)CommandArgs.Long(args, "--peers", 1);
         var seed = (ulong)CommandArgs.Long(args, "--seed", 1);

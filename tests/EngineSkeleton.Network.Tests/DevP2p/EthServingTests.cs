@@ -69,4 +69,59 @@ public sealed class EthServingTests
 
         Assert.Equal(21, served.Count);
     }
+
+    [Theory]
+    [InlineData("reverse from a side-chain block walks its ancestors by hash, then the canonical chain by number past the fork", 14UL, true, 0UL, 6, new ulong[] { 14, 13, 12, 11, 10, 9 })]
+    [InlineData("reverse with a skip from a side-chain block crosses the fork by parent hashes", 14UL, true, 1UL, 4, new ulong[] { 14, 12, 10, 8 })]
+    [InlineData("forward from a side-chain block ends at the origin: only ancestors are well defined", 14UL, false, 0UL, 3, new ulong[] { 14 })]
+    public void A_side_chain_origin_is_walked_by_parent_hash_until_the_canonical_chain(
+        string because, ulong origin, bool reverse, ulong skip, int amount, ulong[] expected)
+    {
+        var chain = new ForkedChain();
+        var side = chain.Side[(int)origin];
+
+        var served = EthServing.Headers(chain, new GetBlockHeadersMessage(1, HeaderOrigin.ByHash(side.Hash), (ulong)amount, skip, reverse));
+
+        Assert.True(expected.SequenceEqual(served.Select(h => h.Number)), $"{because}: served [{string.Join(", ", served.Select(h => h.Number))}]");
+        // Above the fork (block 10) every header is the side chain's; at and below it, the canonical one's.
+        Assert.All(served, h => Assert.Equal(h.Number > 10 ? chain.Side[(int)h.Number].Hash : chain.Canonical[(int)h.Number].Hash, h.Hash));
+    }
+
+    [Fact]
+    public void The_answer_encodes_each_header_as_its_own_RLP_whether_pooled_or_not()
+    {
+        var chain = new ForkedChain();
+        var query = new GetBlockHeadersMessage(7, HeaderOrigin.ByNumber(20), 15, 0, true);
+
+        var answer = EthServing.HeadersMessage(chain, query);
+        var length = answer.EncodeRented(out var rented);
+
+        var expected = new BlockHeadersMessage(7, [.. Enumerable.Range(6, 15).Reverse().Select(n => chain.Canonical[n])]).Encode();
+        Assert.Equal(expected, answer.Encode());
+        Assert.Equal(expected, rented.AsSpan(0, length).ToArray());
+        System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+    }
+
+    /// <summary>A generated chain of 21 blocks, and a side chain forking after block 10 (blocks 11'..15' known by hash only).</summary>
+    private sealed class ForkedChain : IEthChain
+    {
+        public IReadOnlyList<BlockHeader> Canonical { get; } = GeneratedChain.Headers(21, seed: 3);
+
+        public IReadOnlyList<BlockHeader> Side => GeneratedChain.Fork(Canonical, 10, 5, seed: 4);
+
+        public Core.Chain.ChainSpec Spec => GeneratedChain.SpecFor(Canonical);
+
+        public BlockHeader Head => Canonical[^1];
+
+        public System.Numerics.BigInteger HeadTotalDifficulty => 1;
+
+        public ulong Earliest => 0;
+
+        public BlockHeader? GetHeader(ulong number) => number < (ulong)Canonical.Count ? Canonical[(int)number] : null;
+
+        public BlockHeader? GetHeader(Core.Primitives.Hash256 hash) =>
+            Canonical.Concat(Side.Skip(11)).FirstOrDefault(h => h.Hash == hash);
+
+        public BlockBody? GetBody(Core.Primitives.Hash256 hash) => null;
+    }
 }

@@ -20,7 +20,7 @@ namespace EngineSkeleton.Server.Tests.Sync;
 /// <see cref="DevP2pNetwork"/> serving a <see cref="LyingChain"/>: they speak RLPx and eth correctly and lie in what
 /// they say. What each costs it is the case's: a Status for another chain never joins (the reason code, SubprotocolError,
 /// is pinned byte-level in Network.Tests EthPeerMisbehaviourTests), headers that do not link get UselessPeer, bodies
-/// that do not match their headers get the peer dropped by the backfiller, silence gets PingTimeout. None is dialed
+/// that do not match their headers get the peer dropped by the backfiller and, through the peer set, UselessPeer; silence gets PingTimeout. None is dialed
 /// again while the test runs (DevP2pOptions.MisbehaviourRedial: 5 min).
 /// </summary>
 public sealed class DevP2pHostilePeersSyncTests
@@ -63,28 +63,26 @@ public sealed class DevP2pHostilePeersSyncTests
     }
 
     [Fact]
-    public async Task A_node_whose_bodies_do_not_match_their_headers_is_dropped_and_the_sync_ends_VALID_from_the_honest_one()
+    public async Task A_node_whose_bodies_do_not_match_their_headers_is_disconnected_with_UselessPeer_and_the_sync_ends_VALID_from_the_honest_one()
     {
         await using var liar = await HostileNode.StartAsync(LyingChain.For("bodies that do not match their headers"));
         await using var node = await TestNode.StartAsync("--bootnodes", liar.Network.Self.ToString());
-        var id = liar.Network.Self.Id.ToShortString();
 
-        // The liar serves true headers, so the skeleton links through it; the backfiller then drops it for its bodies.
-        using var deadline = new CancellationTokenSource(Bound);
-        var dropped = default(JsonElement?);
-        while (dropped is null && !deadline.IsCancellationRequested)
-        {
-            await node.Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(ExecutionApisChain.At(Head).Header.Hash), null);
-            dropped = (await StatusAsync(node)).GetProperty("peers").EnumerateArray()
-                .Where(p => p.GetProperty("id").GetString() == id && p.GetProperty("dropped").GetBoolean())
-                .Select(p => (JsonElement?)p)
-                .FirstOrDefault();
-            await Task.Delay(TimeSpan.FromMilliseconds(250), CancellationToken.None);
-        }
+        // The liar serves true headers, so the skeleton links through it; the backfiller then drops it for its bodies,
+        // and the drop reaches its RLPx session: Disconnect(useless peer), as geth's handler.removePeer sends.
+        var (_, reason) = await WhileTellingTheHeadAsync(node, liar.Sink.Leaves.Reader.ReadAsync().AsTask());
+        Assert.Equal($"disconnected by peer: {DisconnectReason.UselessPeer}", reason);
+        var dropped = (await StatusAsync(node)).GetProperty("peers").EnumerateArray()
+            .Where(p => p.GetProperty("id").GetString() == liar.Network.Self.Id.ToShortString())
+            .Select(p => p.GetProperty("dropReason").GetString())
+            .ToArray();
+        // Once the session is closed the peer leaves the set; while its entry lasts it names the bodies.
+        Assert.All(dropped, why => Assert.Contains("bod", why, StringComparison.OrdinalIgnoreCase));
 
-        Assert.True(dropped is not null, $"the liar was not dropped within {Bound}: {await StatusAsync(node)}");
-        Assert.Contains("bodies", dropped.Value.GetProperty("dropReason").GetString(), StringComparison.OrdinalIgnoreCase);
         await SyncFromHonestAsync(node);
+        Assert.DoesNotContain(DevP2pPeerIds(await StatusAsync(node)), id => id == liar.Network.Self.Id.ToShortString());
+        Assert.True(liar.Sink.Joins.Reader.TryRead(out _), "the liar joined once");
+        Assert.False(liar.Sink.Joins.Reader.TryRead(out _), "the liar was not dialed again");
     }
 
     [Fact]
@@ -108,6 +106,133 @@ public sealed class DevP2pHostilePeersSyncTests
         Assert.DoesNotContain(id, DevP2pPeerIds(await StatusAsync(node)));
         await SyncFromHonestAsync(node);
         Assert.DoesNotContain(id, DevP2pPeerIds(await StatusAsync(node)));
+    }
+
+    [Theory]
+    [InlineData("bytes before any handshake: closed, no session to say why in", "before the handshake")]
+    [InlineData("bytes where Status should be, after the handshake and Hello", "after Hello")]
+    [InlineData("bytes where a frame should be, after joining", "after joining")]
+    [InlineData("a frame whose header is sound and whose MAC is not, after joining", "a broken frame MAC")]
+    public async Task A_client_sending_garbage_is_disconnected_and_the_node_stays_up_and_syncs_to_VALID(string because, string when)
+    {
+        await using var node = await TestNode.StartAsync();
+        await using var client = await DevP2pRawClient.ConnectAsync(node.Host.DevP2p.Self);
+
+        switch (when)
+        {
+            case "before the handshake":
+                await client.SendGarbageAsync();
+                Assert.True(await client.ClosedByNodeAsync(), because);
+                break;
+            case "after Hello":
+                await client.HelloAsync();
+                await client.SendGarbageAsync();
+                Assert.Equal(DisconnectReason.BreachOfProtocol, await client.ReadUntilDisconnectAsync());
+                break;
+            case "after joining":
+                await client.JoinAsync();
+                await client.SendGarbageAsync();
+                Assert.Equal(DisconnectReason.BreachOfProtocol, await client.ReadUntilDisconnectAsync());
+                break;
+            default:
+                await client.JoinAsync();
+                await client.SendFrameWithBadMacAsync();
+                Assert.Equal(DisconnectReason.BreachOfProtocol, await client.ReadUntilDisconnectAsync());
+                break;
+        }
+
+        Assert.DoesNotContain(client.Id.ToShortString(), DevP2pPeerIds(await StatusAsync(node)));
+        await SyncFromHonestAsync(node);
+    }
+
+    /// <summary>
+    /// Every kind of hostile devp2p peer at once, beside the honest one: three Status liars (another genesis, network
+    /// id, fork id), three garbage senders (before the handshake, after joining, a broken frame MAC) and a silent peer,
+    /// all on the node's listener at the same moment as the node dials a node whose headers do not link; then a node
+    /// whose bodies do not match their headers; then the honest one. The data liars come one after the other because
+    /// a liar is only caught when asked, and the sync asks the fastest idle peer: with the honest node or the other data
+    /// liar there, which one is asked for the skeleton or for bodies would be chance. Every other hostile peer is still
+    /// there (or being disconnected) while they and the honest one serve: the silent one until the end. Each gets its
+    /// reason: SubprotocolReason (0x10) for a Status of another chain, BreachOfProtocol (0x02) for garbage, UselessPeer
+    /// (0x03) for the data liars, PingTimeout (0x0b) for silence (or UselessPeer if the sync asked it something and
+    /// dropped it for not answering first); the sync ends VALID with every hash the chain's.
+    /// </summary>
+    [Fact]
+    public async Task Hostile_peers_of_every_kind_at_once_are_each_disconnected_with_their_reason_and_the_sync_ends_VALID_from_the_honest_one()
+    {
+        await using var headersLiar = await HostileNode.StartAsync(LyingChain.For("headers that do not link"));
+        await using var node = await TestNode.StartAsync("--bootnodes", headersLiar.Network.Self.ToString());
+        var self = node.Host.DevP2p.Self;
+        var statusLies = new[] { StatusLie.Genesis, StatusLie.NetworkId, StatusLie.ForkId };
+        var clients = new List<DevP2pRawClient>();
+        try
+        {
+            for (var i = 0; i < statusLies.Length + 4; i++)
+            {
+                clients.Add(await DevP2pRawClient.ConnectAsync(self));
+            }
+            var statusLiars = clients[..3];
+            var (beforeHandshake, afterJoining, badMac, silent) = (clients[3], clients[4], clients[5], clients[6]);
+
+            // All at once: every raw client runs its misbehaviour while the node meets the headers liar it dialed.
+            var statusOutcomes = statusLiars.Select(async (client, i) =>
+            {
+                await client.JoinAsync(statusLies[i]);
+                return await client.ReadUntilDisconnectAsync();
+            }).ToArray();
+            var closedBeforeHandshake = Task.Run(async () =>
+            {
+                await beforeHandshake.SendGarbageAsync();
+                return await beforeHandshake.ClosedByNodeAsync();
+            });
+            var garbageOutcome = Task.Run(async () =>
+            {
+                await afterJoining.JoinAsync();
+                await afterJoining.SendGarbageAsync();
+                return await afterJoining.ReadUntilDisconnectAsync();
+            });
+            var badMacOutcome = Task.Run(async () =>
+            {
+                await badMac.JoinAsync();
+                await badMac.SendFrameWithBadMacAsync();
+                return await badMac.ReadUntilDisconnectAsync();
+            });
+            var silentJoined = silent.JoinAsync(); // and then nothing: no answer, no Pong, not even a read
+
+            var (_, headersLiarHeard) = await WhileTellingTheHeadAsync(node, headersLiar.Sink.Leaves.Reader.ReadAsync().AsTask());
+            Assert.Equal($"disconnected by peer: {DisconnectReason.UselessPeer}", headersLiarHeard);
+            Assert.Equal(
+                [DisconnectReason.SubprotocolReason, DisconnectReason.SubprotocolReason, DisconnectReason.SubprotocolReason],
+                await Task.WhenAll(statusOutcomes).WaitAsync(Bound));
+            Assert.True(await closedBeforeHandshake.WaitAsync(Bound), "garbage before the handshake: the node closed the connection");
+            Assert.Equal(DisconnectReason.BreachOfProtocol, await garbageOutcome.WaitAsync(Bound));
+            Assert.Equal(DisconnectReason.BreachOfProtocol, await badMacOutcome.WaitAsync(Bound));
+            await silentJoined.WaitAsync(Bound);
+
+            // The bodies liar: true headers, so the skeleton links through it; its bodies get it dropped and hung up on.
+            await using var bodiesLiar = await HostileNode.StartAsync(LyingChain.For("bodies that do not match their headers"), self);
+            var (_, bodiesLiarHeard) = await WhileTellingTheHeadAsync(node, bodiesLiar.Sink.Leaves.Reader.ReadAsync().AsTask());
+            Assert.Equal($"disconnected by peer: {DisconnectReason.UselessPeer}", bodiesLiarHeard);
+
+            await SyncFromHonestAsync(node);
+
+            // The silent peer: never answered a Ping (30 s of silence: PingTimeout), or was asked for something, did not
+            // answer, and was dropped by the sync (UselessPeer) before its idle time was up.
+            var silentHeard = await silent.ReadUntilDisconnectAsync();
+            var asked = silent.Received.Any(code => code is 0x13 or 0x15); // GetBlockHeaders, GetBlockBodies
+            Assert.True(
+                silentHeard == DisconnectReason.PingTimeout || (asked && silentHeard == DisconnectReason.UselessPeer),
+                $"the silent peer heard {silentHeard?.ToString() ?? "no reason"}; asked for data: {asked}");
+            var joined = DevP2pPeerIds(await StatusAsync(node));
+            Assert.All(clients, client => Assert.DoesNotContain(client.Id.ToShortString(), joined));
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
     }
 
     /// <summary>
@@ -177,13 +302,16 @@ public sealed class DevP2pHostilePeersSyncTests
 
         public DevP2pNetwork Network { get; }
 
-        public static async Task<HostileNode> StartAsync(LyingChain chain)
+        /// <param name="chain">What it serves.</param>
+        /// <param name="dial">A node it dials (as a static node) instead of waiting to be dialed.</param>
+        public static async Task<HostileNode> StartAsync(LyingChain chain, Enode? dial = null)
         {
             var key = NodeKey.Generate();
             var sink = new RecordingSink();
             // It takes what it is told (its own Status check would refuse a node on the true chain first, as ours does).
             var network = new DevP2pNetwork(
-                new DevP2pOptions { ListenAddress = IPAddress.Loopback, Port = 0, EthVersions = [69] }, key, chain, sink, TimeProvider.System, NullLoggerFactory.Instance);
+                new DevP2pOptions { ListenAddress = IPAddress.Loopback, Port = 0, EthVersions = [69], StaticNodes = dial is null ? [] : [dial] },
+                key, chain, sink, TimeProvider.System, NullLoggerFactory.Instance);
             await network.StartAsync(CancellationToken.None);
             return new HostileNode(chain, key, sink, network);
         }

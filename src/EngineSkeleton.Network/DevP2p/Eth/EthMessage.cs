@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Core.Rlp;
@@ -23,6 +24,28 @@ internal abstract record EthMessage
         Write(ref writer);
         Debug.Assert(writer.Position == output.Length, "an eth message wrote other than its length");
         return output;
+    }
+
+    /// <summary>
+    /// Encodes into a buffer rented from <see cref="ArrayPool{T}.Shared"/> (<paramref name="rented"/>, the caller's to
+    /// return); returns the encoding's length. What a session sends goes this way: no array per message.
+    /// </summary>
+    public int EncodeRented(out byte[] rented)
+    {
+        var length = EncodedLength();
+        rented = ArrayPool<byte>.Shared.Rent(length);
+        var writer = new RlpWriter(rented.AsSpan(0, length));
+        try
+        {
+            Write(ref writer);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+            throw;
+        }
+        Debug.Assert(writer.Position == length, "an eth message wrote other than its length");
+        return length;
     }
 
     private protected abstract int EncodedLength();

@@ -113,10 +113,34 @@ internal sealed record GetBlockHeadersMessage(ulong RequestId, HeaderOrigin Orig
 
 /// <summary>
 /// BlockHeaders (0x04): [request-id, [header, ...]], at most <see cref="EthLimits.MaxHeaders"/>. Each header keeps
-/// the bytes it came in (<see cref="BlockHeader.EncodedBytes"/>) and is hashed when first asked.
+/// the bytes it came in (<see cref="BlockHeader.EncodedBytes"/>) and is hashed when first asked. The headers'
+/// encodings are taken once, when the message is first encoded (or given by the server that just took them).
 /// </summary>
-internal sealed record BlockHeadersMessage(ulong RequestId, IReadOnlyList<BlockHeader> Headers) : EthMessage, IEthExchange
+internal sealed record BlockHeadersMessage : EthMessage, IEthExchange
 {
+    private IReadOnlyList<byte[]>? _encoded;
+
+    public BlockHeadersMessage(ulong requestId, IReadOnlyList<BlockHeader> headers)
+    {
+        RequestId = requestId;
+        Headers = headers;
+    }
+
+    /// <summary>An answer whose headers' encodings are known: <paramref name="encoded"/>[i] is headers[i]'s RLP.</summary>
+    internal BlockHeadersMessage(ulong requestId, IReadOnlyList<BlockHeader> headers, IReadOnlyList<byte[]> encoded)
+        : this(requestId, headers)
+    {
+        if (encoded.Count != headers.Count)
+        {
+            throw new ArgumentException($"{encoded.Count} encodings for {headers.Count} headers", nameof(encoded));
+        }
+        _encoded = encoded;
+    }
+
+    public ulong RequestId { get; }
+
+    public IReadOnlyList<BlockHeader> Headers { get; }
+
     public override byte Code => EthMessageCode.BlockHeaders;
 
     public static BlockHeadersMessage Decode(ReadOnlySpan<byte> payload) =>
@@ -125,28 +149,16 @@ internal sealed record BlockHeadersMessage(ulong RequestId, IReadOnlyList<BlockH
                 requestId,
                 EthRlp.ReadList(ref inner, "BlockHeaders", "headers", EthLimits.MaxHeaders, static (ref RlpReader list, int _) => BlockHeader.Decode(list.ReadRawItem()))));
 
-    private int ListPayloadLength()
-    {
-        var length = 0;
-        foreach (var header in Headers)
-        {
-            length += header.EncodedBytes().Length;
-        }
-        return length;
-    }
-
-    private protected override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, RlpWriter.LengthOfList(ListPayloadLength()));
+    private protected override int EncodedLength() => EthRlp.LengthOfEnvelope(RequestId, EthRlp.LengthOfRawList(Encoded()));
 
     private protected override void Write(ref RlpWriter writer)
     {
-        var payload = ListPayloadLength();
-        EthRlp.WriteEnvelope(ref writer, RequestId, RlpWriter.LengthOfList(payload));
-        writer.WriteListHeader(payload);
-        foreach (var header in Headers)
-        {
-            writer.WriteRaw(header.EncodedBytes());
-        }
+        var encoded = Encoded();
+        EthRlp.WriteEnvelope(ref writer, RequestId, EthRlp.LengthOfRawList(encoded));
+        EthRlp.WriteRawList(ref writer, encoded);
     }
+
+    private IReadOnlyList<byte[]> Encoded() => _encoded ??= [.. Headers.Select(h => h.EncodedBytes())];
 }
 
 /// <summary>GetBlockBodies (0x05): [request-id, [hash, ...]]. Served up to <see cref="EthLimits.MaxBodies"/>.</summary>

@@ -113,7 +113,7 @@ public sealed partial class RlpxConnection : IAsyncDisposable
         Hello theirs;
         try
         {
-            var message = await ReadMessageCoreAsync(Hello.MaxSize, linked.Token).ConfigureAwait(false);
+            var message = (await ReadMessageCoreAsync(Hello.MaxSize, pooled: false, linked.Token).ConfigureAwait(false)).Message;
             theirs = message.Code switch
             {
                 P2pMessageCodes.Hello => Hello.Decode(message.Payload.Span),
@@ -148,8 +148,17 @@ public sealed partial class RlpxConnection : IAsyncDisposable
     /// </summary>
     /// <exception cref="RlpxProtocolException">A bad MAC, an oversized frame or message, bad Snappy data, a bad code.</exception>
     /// <exception cref="EndOfStreamException">The peer closed the connection.</exception>
-    public ValueTask<RlpxMessage> ReadMessageAsync(CancellationToken cancellationToken) =>
-        ReadMessageCoreAsync(_options.MaxMessageSize, cancellationToken);
+    public async ValueTask<RlpxMessage> ReadMessageAsync(CancellationToken cancellationToken) =>
+        (await ReadMessageCoreAsync(_options.MaxMessageSize, pooled: false, cancellationToken).ConfigureAwait(false)).Message;
+
+    /// <summary>
+    /// As <see cref="ReadMessageAsync"/>, with the payload in a buffer rented from <see cref="ArrayPool{T}.Shared"/>,
+    /// given back when the result is disposed: a session's read loop decodes each message (every eth decoder copies
+    /// what it keeps) and then lets the buffer go, so a 300 KB BlockHeaders answer is not a new large-object-heap array
+    /// each time (those arrays were what drove the gen2 collections of the devp2p benchmark).
+    /// </summary>
+    internal async ValueTask<PooledRlpxMessage> ReadPooledMessageAsync(CancellationToken cancellationToken) =>
+        await ReadMessageCoreAsync(_options.MaxMessageSize, pooled: true, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// Sends one message: the code and the RLP payload, compressed once Hello has switched Snappy on. Writers are
@@ -236,7 +245,7 @@ public sealed partial class RlpxConnection : IAsyncDisposable
         return _remoteId;
     }
 
-    private async ValueTask<RlpxMessage> ReadMessageCoreAsync(int maxMessageSize, CancellationToken cancellationToken)
+    private async ValueTask<PooledRlpxMessage> ReadMessageCoreAsync(int maxMessageSize, bool pooled, CancellationToken cancellationToken)
     {
         var codec = Codec();
         if (Interlocked.Exchange(ref _reading, 1) != 0)
@@ -251,7 +260,7 @@ public sealed partial class RlpxConnection : IAsyncDisposable
             }
             try
             {
-                return await ReadFrameAsync(codec, maxMessageSize, cancellationToken).ConfigureAwait(false);
+                return await ReadFrameAsync(codec, maxMessageSize, pooled, cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -265,7 +274,7 @@ public sealed partial class RlpxConnection : IAsyncDisposable
         }
     }
 
-    private async ValueTask<RlpxMessage> ReadFrameAsync(FrameCodec codec, int maxMessageSize, CancellationToken cancellationToken)
+    private async ValueTask<PooledRlpxMessage> ReadFrameAsync(FrameCodec codec, int maxMessageSize, bool pooled, CancellationToken cancellationToken)
     {
         await _stream.ReadExactlyAsync(_header, cancellationToken).ConfigureAwait(false);
         var compress = _compress;
@@ -282,7 +291,8 @@ public sealed partial class RlpxConnection : IAsyncDisposable
         {
             await _stream.ReadExactlyAsync(body.AsMemory(0, bodyLength), cancellationToken).ConfigureAwait(false);
             codec.OpenFrame(body.AsSpan(0, bodyLength));
-            return DecodeMessage(body.AsSpan(0, frameSize), maxMessageSize, compress);
+            var message = DecodeMessage(body.AsSpan(0, frameSize), maxMessageSize, compress, pooled, out var rented);
+            return new PooledRlpxMessage(message, rented);
         }
         finally
         {
@@ -304,8 +314,16 @@ public sealed partial class RlpxConnection : IAsyncDisposable
     /// frame-data = msg-id || msg-data, msg-data Snappy-compressed when <paramref name="compressed"/>. The announced
     /// decompressed length is checked against the limit before the output is allocated.
     /// </summary>
-    internal static RlpxMessage DecodeMessage(ReadOnlySpan<byte> frame, int maxMessageSize, bool compressed)
+    internal static RlpxMessage DecodeMessage(ReadOnlySpan<byte> frame, int maxMessageSize, bool compressed) =>
+        DecodeMessage(frame, maxMessageSize, compressed, pooled: false, out _);
+
+    /// <summary>
+    /// <see cref="DecodeMessage(ReadOnlySpan{byte}, int, bool)"/>; when <paramref name="pooled"/>, the payload is in
+    /// <paramref name="rented"/>, rented from <see cref="ArrayPool{T}.Shared"/> for the caller to return.
+    /// </summary>
+    internal static RlpxMessage DecodeMessage(ReadOnlySpan<byte> frame, int maxMessageSize, bool compressed, bool pooled, out byte[]? rented)
     {
+        rented = null;
         ulong code;
         var reader = new RlpReader(frame);
         try
@@ -323,7 +341,7 @@ public sealed partial class RlpxConnection : IAsyncDisposable
             {
                 throw new RlpxProtocolException(RlpxErrorKind.MessageTooLarge, $"RLPx message {code} is {data.Length} bytes, more than the {maxMessageSize}-byte limit");
             }
-            return new RlpxMessage(code, data.ToArray(), data.Length);
+            return new RlpxMessage(code, Copy(data, pooled, out rented), data.Length);
         }
         if (code == P2pMessageCodes.Disconnect)
         {
@@ -331,18 +349,38 @@ public sealed partial class RlpxConnection : IAsyncDisposable
             // the bytes as sent. Only for Disconnect, and only small ones: the connection is ending either way.
             try
             {
-                return Decompress(code, data, maxMessageSize);
+                return Decompress(code, data, maxMessageSize, pooled, out rented);
             }
             catch (RlpxProtocolException) when (data.Length <= Hello.MaxSize)
             {
-                return new RlpxMessage(code, data.ToArray(), data.Length);
+                return new RlpxMessage(code, Copy(data, pooled, out rented), data.Length);
             }
         }
-        return Decompress(code, data, maxMessageSize);
+        return Decompress(code, data, maxMessageSize, pooled, out rented);
     }
 
-    private static RlpxMessage Decompress(ulong code, ReadOnlySpan<byte> data, int maxMessageSize)
+    /// <summary>A payload buffer of <paramref name="length"/> bytes: rented (and named in <paramref name="rented"/>) or exact.</summary>
+    private static Memory<byte> Allocate(int length, bool pooled, out byte[]? rented)
     {
+        if (!pooled)
+        {
+            rented = null;
+            return new byte[length];
+        }
+        rented = ArrayPool<byte>.Shared.Rent(length);
+        return rented.AsMemory(0, length);
+    }
+
+    private static Memory<byte> Copy(ReadOnlySpan<byte> data, bool pooled, out byte[]? rented)
+    {
+        var payload = Allocate(data.Length, pooled, out rented);
+        data.CopyTo(payload.Span);
+        return payload;
+    }
+
+    private static RlpxMessage Decompress(ulong code, ReadOnlySpan<byte> data, int maxMessageSize, bool pooled, out byte[]? rented)
+    {
+        rented = null;
         int announced;
         try
         {
@@ -362,21 +400,32 @@ public sealed partial class RlpxConnection : IAsyncDisposable
             throw new RlpxProtocolException(
                 RlpxErrorKind.MessageTooLarge, $"RLPx message {code} announces {announced} bytes decompressed, more than the {maxMessageSize}-byte limit");
         }
-        var payload = new byte[announced];
+        var payload = Allocate(announced, pooled, out var buffer);
         int written;
         try
         {
-            written = Snappy.Decompress(data, payload);
+            written = Snappy.Decompress(data, payload.Span);
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException or OverflowException)
         {
+            Return(buffer);
             throw new RlpxProtocolException(RlpxErrorKind.BadCompression, $"RLPx message {code} has corrupt Snappy data: {e.Message}", e);
         }
         if (written != announced)
         {
+            Return(buffer);
             throw new RlpxProtocolException(RlpxErrorKind.BadCompression, $"RLPx message {code} announced {announced} bytes decompressed and gave {written}");
         }
+        rented = buffer;
         return new RlpxMessage(code, payload, data.Length);
+    }
+
+    private static void Return(byte[]? rented)
+    {
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     /// <summary>Encodes, compresses and seals one message into a pooled buffer; returns the bytes to send.</summary>
@@ -427,5 +476,22 @@ public sealed partial class RlpxConnection : IAsyncDisposable
 
         [LoggerMessage(801, LogLevel.Debug, "Hello received peer={Peer} client={Client} version={Version} caps={Caps} snappy={Snappy}")]
         public static partial void HelloReceived(ILogger logger, string peer, string client, ulong version, string caps, bool snappy);
+    }
+}
+
+/// <summary>
+/// A message whose payload may sit in a buffer rented from <see cref="ArrayPool{T}.Shared"/>: valid until disposed,
+/// which gives the buffer back. Dispose once, after the last use of <see cref="Message"/>'s payload.
+/// </summary>
+internal readonly struct PooledRlpxMessage(RlpxMessage message, byte[]? rented) : IDisposable
+{
+    public RlpxMessage Message { get; } = message;
+
+    public void Dispose()
+    {
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 }
