@@ -23,7 +23,10 @@ namespace EngineSkeleton.Benchmarks.RpcSync;
 /// Prints both times and their ratio, each phase with its CPU per block (from /proc/PID/stat), the backfill rate by
 /// tenths of the chain, the peak RSS (VmHWM) and the datadir's bytes per block. The child is stopped by its PID.
 /// Options: <c>--seed S</c> (1), <c>--dir DIR</c> (a temp directory, deleted unless <c>--keep</c>), <c>--skip-bare</c>,
-/// <c>--timeout-s T</c> (bound of the node's sync; 600 + N/500), <c>--server-arg A</c> (repeatable: extra server flags).
+/// <c>--timeout-s T</c> (bound of the node's sync; 600 + N/500), <c>--server-arg A</c> (repeatable: extra server flags),
+/// <c>--rounds R</c> (1: node syncs, each on a fresh datadir), <c>--compare DLL</c> (an A/B in one run: each round syncs
+/// the other server build at DLL first, then this one, and both are printed). <c>--store-probe N</c> times the chain
+/// store alone instead (<see cref="StoreGrowthProbe"/>; <c>--run R</c> blocks a transaction, 128).
 /// </summary>
 internal static class RpcSyncCommand
 {
@@ -41,6 +44,17 @@ internal static class RpcSyncCommand
         var serverArgs = args.Select((a, i) => (a, i)).Where(x => x.a == "--server-arg" && x.i + 1 < args.Length).Select(x => args[x.i + 1]).ToList();
         var root = CommandArgs.String(args, "--dir") ?? Directory.CreateTempSubdirectory("es-bench-rpcsync-").FullName;
         Directory.CreateDirectory(root);
+        if (CommandArgs.String(args, "--store-probe") is not null)
+        {
+            try
+            {
+                return StoreGrowthProbe.Run((ulong)CommandArgs.Long(args, "--store-probe", 0), root, (int)CommandArgs.Long(args, "--run", 128));
+            }
+            finally
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
 
         Console.WriteLine(Inv($"rpcsync benchmark: {blocks:N0} blocks, {(realistic ? "BodyProfile.Mainnet bodies" : "empty bodies")}, seed {seed}; bare client {connections} connections x {batch} calls a batch; work under {root}"));
         Console.WriteLine(Inv($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; load average {ProcessMeasure.LoadAverage()}"));
@@ -62,11 +76,20 @@ internal static class RpcSyncCommand
                 (bareHeaders, bareBlocks) = await BareAsync(peer, blocks, connections, batch);
             }
 
-            var node = await NodeAsync(peer, genesisFile, chain, bodies, Path.Combine(root, "node"), serverArgs, bound);
-            var bare = bareHeaders + bareBlocks;
-            Console.WriteLine(Inv($"RESULT blocks={blocks} bodies={(realistic ? "realistic" : "empty")} bare={bare:F2}s (headers {bareHeaders:F2}s + blocks {bareBlocks:F2}s) node={node.Total:F2}s ratio(bare/node)={bare / node.Total:F2} ")
-                + Inv($"skeleton={node.Skeleton:F2}s ({blocks / node.Skeleton:N0} headers/s, {bareHeaders / node.Skeleton:F2}x bare) backfill={node.Backfill:F2}s ({blocks / node.Backfill:N0} blocks/s) ")
-                + Inv($"tenths first={node.FirstTenth:N0}/s last={node.LastTenth:N0}/s (last/first {node.LastTenth / node.FirstTenth:F2}) peakRSS={node.PeakRss / 1_000_000.0:F0}MB"));
+            var rounds = (int)CommandArgs.Long(args, "--rounds", 1);
+            var compare = CommandArgs.String(args, "--compare");
+            var server = Path.Combine(AppContext.BaseDirectory, "EngineSkeleton.Server.dll");
+            for (var round = 1; round <= rounds; round++)
+            {
+                foreach (var (name, dll) in compare is null ? [("this", server)] : (IEnumerable<(string, string)>)[("compared", Path.GetFullPath(compare)), ("this", server)])
+                {
+                    Console.WriteLine(Inv($"--- round {round}, {name} server: {dll}; load average {ProcessMeasure.LoadAverage()}"));
+                    var dir = Path.Combine(root, $"node-{round}-{name}");
+                    var node = await NodeAsync(peer, genesisFile, chain, bodies, dir, dll, serverArgs, bound);
+                    Report(name, blocks, realistic, bareHeaders, bareBlocks, node);
+                    Directory.Delete(dir, recursive: true);
+                }
+            }
             return 0;
         }
         finally
@@ -82,6 +105,14 @@ internal static class RpcSyncCommand
                 }
             }
         }
+    }
+
+    private static void Report(string name, ulong blocks, bool realistic, double bareHeaders, double bareBlocks, NodeResult node)
+    {
+        var bare = bareHeaders + bareBlocks;
+        Console.WriteLine(Inv($"RESULT blocks={blocks} bodies={(realistic ? "realistic" : "empty")} bare={bare:F2}s (headers {bareHeaders:F2}s + blocks {bareBlocks:F2}s) node={node.Total:F2}s ratio(bare/node)={bare / node.Total:F2} ")
+            + Inv($"skeleton={node.Skeleton:F2}s ({blocks / node.Skeleton:N0} headers/s, {bareHeaders / node.Skeleton:F2}x bare) backfill={node.Backfill:F2}s ({blocks / node.Backfill:N0} blocks/s) ")
+            + Inv($"tenths first={node.FirstTenth:N0}/s last={node.LastTenth:N0}/s (last/first {node.LastTenth / node.FirstTenth:F2}) peakRSS={node.PeakRss / 1_000_000.0:F0}MB server={name}"));
     }
 
     private sealed record NodeResult(double Total, double Skeleton, double Backfill, double FirstTenth, double LastTenth, long PeakRss);
@@ -105,12 +136,12 @@ internal static class RpcSyncCommand
     }
 
     private static async Task<NodeResult> NodeAsync(
-        LoopbackRpcPeer peer, string genesisFile, IReadOnlyList<BlockHeader> chain, IReadOnlyList<BlockBody?>? bodies, string dataDir, IReadOnlyList<string> serverArgs, TimeSpan bound)
+        LoopbackRpcPeer peer, string genesisFile, IReadOnlyList<BlockHeader> chain, IReadOnlyList<BlockBody?>? bodies, string dataDir, string serverDll, IReadOnlyList<string> serverArgs, TimeSpan bound)
     {
         var blocks = (ulong)chain.Count - 1;
         var head = chain[^1];
-        var logFile = Path.Combine(Path.GetDirectoryName(dataDir)!, "server.log");
-        await using var server = await ServerChild.StartAsync(genesisFile, peer.Url, dataDir, logFile, serverArgs);
+        var logFile = dataDir + ".log";
+        await using var server = await ServerChild.StartAsync(serverDll, genesisFile, peer.Url, dataDir, logFile, serverArgs);
         Console.WriteLine(Inv($"server pid {server.Pid} ready: engine {server.EngineUrl}, http {server.RpcUrl}; RSS {server.Status("VmRSS") / 1_000_000.0:F0} MB; log {logFile}"));
         using var deadline = new CancellationTokenSource(bound);
         var cpu0 = server.Cpu();
@@ -176,7 +207,9 @@ internal static class RpcSyncCommand
         Console.WriteLine(Inv($"  peak RSS (VmHWM) {peakRss / 1_000_000.0:F0} MB; datadir: ") + string.Join(", ",
             Directory.EnumerateFiles(dataDir).Select(f => new FileInfo(f)).Where(f => f.Length > 4096)
                 .Select(f => Inv($"{f.Name} {f.Length / 1_000_000.0:F1} MB = {f.Length / (double)blocks:F0} B/block"))));
-        return new NodeResult(total, skeleton, backfill, firstTenth, lastTenth, peakRss);
+        var result = new NodeResult(total, skeleton, backfill, firstTenth, lastTenth, peakRss);
+        await server.DisposeAsync(); // stopped by its PID before its datadir is deleted
+        return result;
     }
 
     /// <summary>A post-merge chain with every fork through Prague at genesis, chain id 1 (GeneratedChain.SpecFor's), Prague's blob schedule.</summary>

@@ -24,6 +24,7 @@ internal sealed class ServerChild : IAsyncDisposable
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(60) };
     private readonly byte[] _secret;
     private long _id;
+    private bool _disposed;
 
     private ServerChild(Process process, StreamWriter log, string dataDir, int enginePort, int httpPort)
     {
@@ -46,7 +47,7 @@ internal sealed class ServerChild : IAsyncDisposable
 
     public string LogFile { get; private set; } = "";
 
-    public static async Task<ServerChild> StartAsync(string genesisFile, Uri peer, string dataDir, string logFile, IReadOnlyList<string> extraFlags)
+    public static async Task<ServerChild> StartAsync(string serverDll, string genesisFile, Uri peer, string dataDir, string logFile, IReadOnlyList<string> extraFlags)
     {
         Directory.CreateDirectory(dataDir);
         var enginePort = FreePort();
@@ -60,7 +61,7 @@ internal sealed class ServerChild : IAsyncDisposable
             WorkingDirectory = dataDir,
         };
         foreach (var arg in (string[])[
-            Path.Combine(AppContext.BaseDirectory, "EngineSkeleton.Server.dll"), "--datadir", dataDir, "--genesis", genesisFile,
+            serverDll, "--datadir", dataDir, "--genesis", genesisFile,
             "--authrpc.port", Str(enginePort), "--authrpc.jwtsecret", secretFile, "--http.port", Str(httpPort),
             "--port", "0", "--p2p.addr", "127.0.0.1", "--nodiscover", "--sync.rpc", peer.ToString(), .. extraFlags])
         {
@@ -160,6 +161,11 @@ internal sealed class ServerChild : IAsyncDisposable
     /// <summary>Stops the child by its PID (SIGKILL: nothing of its state is needed after the measurement).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         try
         {
             if (!_process.HasExited)
