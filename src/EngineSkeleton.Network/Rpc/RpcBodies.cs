@@ -115,22 +115,34 @@ internal sealed class RpcBodies(JsonRpcClient client)
         {
             byNumber[i] = new JsonRpcCall(RawBlockMethod, Quantity(numbers[i]));
         }
-        using var blocks = await client.SendAsync(byNumber, cancellationToken);
+        using var answers = await client.SendAsync(byNumber, cancellationToken);
+        var blocks = new Block?[indexes.Count];
+        var headers = new List<BlockHeader>(indexes.Count);
+        for (var i = 0; i < indexes.Count; i++)
+        {
+            if (IsMissing(answers[i], byNumber[i]))
+            {
+                continue;
+            }
+            if (!TryDecodeHex(answers[i].Result, out var rlp))
+            {
+                throw new PeerException($"raw block #{numbers[i]} is not hex bytes");
+            }
+            if (!Block.TryDecode(rlp, out var decoded, out var error))
+            {
+                throw new PeerException($"raw block #{numbers[i]} does not decode: {error}");
+            }
+            blocks[i] = decoded;
+            headers.Add(decoded.Header);
+        }
+        BlockHeader.HashAll(headers); // four at a time (Keccak256.HashAll); each Hash below is a read
         for (var i = 0; i < indexes.Count; i++)
         {
             var (index, number) = (indexes[i], numbers[i]);
-            if (IsMissing(blocks[i], byNumber[i]))
+            if (blocks[i] is not { } block)
             {
                 misses?.Add(index);
                 continue;
-            }
-            if (!TryDecodeHex(blocks[i].Result, out var rlp))
-            {
-                throw new PeerException($"raw block #{number} is not hex bytes");
-            }
-            if (!Block.TryDecode(rlp, out var block, out var error))
-            {
-                throw new PeerException($"raw block #{number} does not decode: {error}");
             }
             if (block.Hash != hashes[index])
             {

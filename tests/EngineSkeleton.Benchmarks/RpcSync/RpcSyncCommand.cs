@@ -48,7 +48,9 @@ internal static class RpcSyncCommand
         {
             try
             {
-                return StoreGrowthProbe.Run((ulong)CommandArgs.Long(args, "--store-probe", 0), root, (int)CommandArgs.Long(args, "--run", 128));
+                return CommandArgs.String(args, "--raw-keys") is { } keys
+                    ? StoreGrowthProbe.RunRaw((ulong)CommandArgs.Long(args, "--store-probe", 0), root, (int)CommandArgs.Long(args, "--run", 128), keys != "random", CommandArgs.String(args, "--hash-index"), (int)CommandArgs.Long(args, "--checkpoint", 1000))
+                    : StoreGrowthProbe.Run((ulong)CommandArgs.Long(args, "--store-probe", 0), root, (int)CommandArgs.Long(args, "--run", 128));
             }
             finally
             {

@@ -51,5 +51,68 @@ internal static class StoreGrowthProbe
         return 0;
     }
 
+    /// <summary>
+    /// <c>--raw-keys random|sequential</c>: the same documents (~1.1 KB: key, number, header, body) straight into a bare
+    /// LiteDB collection, 128 a transaction, keyed by the block hash (random order, today's layout) or by number‖hash
+    /// (insertion order): whether the random-key _id index is what grows the cost.
+    /// </summary>
+    public static int RunRaw(ulong blocks, string root, int run, bool sequential, string? index = null, int checkpoint = 1000)
+    {
+        var chain = GeneratedChain.Headers(blocks + 1, seed: 7);
+        var dir = Path.Combine(root, "raw-probe");
+        Directory.CreateDirectory(dir);
+        using var db = new LiteDB.LiteDatabase(new LiteDB.ConnectionString { Filename = Path.Combine(dir, "raw.db"), Connection = LiteDB.ConnectionType.Direct });
+        db.CheckpointSize = checkpoint;
+        var collection = db.GetCollection("blocks");
+        var hashes = db.GetCollection("hashes");
+        Console.WriteLine(Inv($"raw probe: {blocks:N0} documents, {(sequential ? "number‖hash" : "hash")} keys, {run} a transaction, hash index {index ?? "none"}, checkpoint every {checkpoint} pages"));
+        var tenth = blocks / 10;
+        var clock = Stopwatch.StartNew();
+        var last = 0.0;
+        var lastCpu = ProcessMeasure.ProcessCpu();
+        var body = GeneratedChain.EmptyBody.Encode();
+        db.BeginTrans();
+        for (var n = 1UL; n <= blocks; n++)
+        {
+            var header = chain[(int)n];
+            var hash = header.Hash.ToArray();
+            byte[] key;
+            if (sequential)
+            {
+                key = new byte[40];
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(key, n);
+                hash.CopyTo(key, 8);
+            }
+            else
+            {
+                key = hash;
+            }
+            collection.Insert(new LiteDB.BsonDocument { ["_id"] = key, ["number"] = (long)n, ["header"] = header.Encode(), ["body"] = body });
+            if (index == "hash")
+            {
+                hashes.Insert(new LiteDB.BsonDocument { ["_id"] = hash, ["n"] = (long)n });
+            }
+            else if (index == "prefix")
+            {
+                hashes.Insert(new LiteDB.BsonDocument { ["_id"] = System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(hash), ["n"] = (long)n });
+            }
+            if (n % (ulong)run == 0)
+            {
+                db.Commit();
+                db.BeginTrans();
+            }
+            if (n % tenth == 0)
+            {
+                var now = clock.Elapsed.TotalSeconds;
+                var nowCpu = ProcessMeasure.ProcessCpu();
+                Console.WriteLine(Inv($"  to #{n,9:N0}: {tenth / (now - last),8:N0} docs/s, CPU {(nowCpu - lastCpu).TotalMicroseconds / tenth,5:F0} µs/doc"));
+                last = now;
+                lastCpu = nowCpu;
+            }
+        }
+        db.Commit();
+        return 0;
+    }
+
     private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
