@@ -33,6 +33,8 @@ public static class BenchmarkProgram
             return DevP2pSyncCommand.RunAsync(args[1..]).GetAwaiter().GetResult();
         }
 
+        if (args.Length > 0 && args[0] == "rpcsync") { return RpcSync.RpcSyncCommand.RunAsync(args[1..]).GetAwaiter().GetResult(); } // issue 15: sync from a JSON-RPC peer, end to end
+
         BenchmarkSwitcher.FromAssembly(typeof(BenchmarkProgram).Assembly).Run(args);
         return 0;
     }

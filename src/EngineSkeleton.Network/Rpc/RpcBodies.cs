@@ -13,64 +13,145 @@ namespace EngineSkeleton.Network.Rpc;
 internal sealed class RpcBodies(JsonRpcClient client)
 {
     /// <summary>
-    /// Bodies for hashes[start..start+size): numbers from eth_getBlockByHash, then the blocks by number, each of
-    /// which must hash to the hash asked for (a reorg between the two calls is not told apart from a lie).
+    /// Bodies for hashes[start..start+size) from raw blocks. The backfiller asks for runs of consecutive blocks, so the
+    /// numbers of the first and last hash place every one of them: two eth_getBlockByHash calls instead of one a block
+    /// (each answer a whole block's JSON the node builds and we parse only for its number; docs/benchmarks.md, Sync from a
+    /// JSON-RPC peer). Each raw block must still hash to the hash asked for; the hashes it does not fit — or every hash,
+    /// when the ends are unknown or too far apart for a run — take the per-hash path.
     /// </summary>
     public async Task RawBatchAsync(IReadOnlyList<Hash256> hashes, int start, int size, BlockBody?[] bodies, CancellationToken cancellationToken)
     {
-        var byHash = new JsonRpcCall[size];
-        for (var i = 0; i < size; i++)
+        var rest = Enumerable.Range(start, size).ToList();
+        if (size > 2 && await RunOfAsync(hashes[start], hashes[start + size - 1], size, cancellationToken) is { } run)
         {
-            byHash[i] = new JsonRpcCall(BlockByHashMethod, hashes[start + i].ToString(), false);
-        }
-        var found = new List<(int Index, ulong Number)>(size);
-        using (var batch = await client.SendAsync(byHash, cancellationToken))
-        {
+            var numbers = new ulong[size];
             for (var i = 0; i < size; i++)
             {
-                if (IsMissing(batch[i], byHash[i]))
+                numbers[i] = run.Ascending ? run.First + (ulong)i : run.First - (ulong)i;
+            }
+            var placed = rest;
+            rest = [];
+            await RawByNumberAsync(hashes, placed, numbers, bodies, strict: false, rest, cancellationToken);
+        }
+        if (rest.Count > 0)
+        {
+            await RawByHashAsync(hashes, rest, bodies, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Where a run of <paramref name="size"/> consecutive blocks from <paramref name="first"/> to <paramref name="last"/>
+    /// lies, ascending or descending; null when either is unknown to the node or their numbers are not size − 1 apart.
+    /// </summary>
+    private async Task<(ulong First, bool Ascending)?> RunOfAsync(Hash256 first, Hash256 last, int size, CancellationToken cancellationToken)
+    {
+        JsonRpcCall[] calls = [new(BlockByHashMethod, first.ToString(), false), new(BlockByHashMethod, last.ToString(), false)];
+        using var batch = await client.SendAsync(calls, cancellationToken);
+        if (NumberOf(batch[0], calls[0], first) is not { } from || NumberOf(batch[1], calls[1], last) is not { } to)
+        {
+            return null;
+        }
+        return to >= from && to - from == (ulong)(size - 1) ? (from, true)
+            : from > to && from - to == (ulong)(size - 1) ? (from, false)
+            : null;
+    }
+
+    /// <summary>Per hash: numbers from eth_getBlockByHash, then the blocks by number (a reorg between the two calls is not told apart from a lie).</summary>
+    private async Task RawByHashAsync(IReadOnlyList<Hash256> hashes, List<int> indexes, BlockBody?[] bodies, CancellationToken cancellationToken)
+    {
+        var byHash = new JsonRpcCall[indexes.Count];
+        for (var i = 0; i < indexes.Count; i++)
+        {
+            byHash[i] = new JsonRpcCall(BlockByHashMethod, hashes[indexes[i]].ToString(), false);
+        }
+        var found = new List<int>(indexes.Count);
+        var numbers = new List<ulong>(indexes.Count);
+        using (var batch = await client.SendAsync(byHash, cancellationToken))
+        {
+            for (var i = 0; i < indexes.Count; i++)
+            {
+                if (NumberOf(batch[i], byHash[i], hashes[indexes[i]]) is { } number)
                 {
-                    continue;
+                    found.Add(indexes[i]);
+                    numbers.Add(number);
                 }
-                if (!RpcBlockJson.TryReadNumberAndHash(batch[i].Result, out var number, out var claimed, out var error))
-                {
-                    throw new PeerException($"block {hashes[start + i]} is malformed: {error}");
-                }
-                if (claimed != hashes[start + i])
-                {
-                    throw new PeerException($"asked for block {hashes[start + i]}, got {claimed}");
-                }
-                found.Add((start + i, number));
             }
         }
-        if (found.Count == 0)
+        if (found.Count > 0)
         {
-            return;
+            await RawByNumberAsync(hashes, found, [.. numbers], bodies, strict: true, misses: null, cancellationToken);
         }
-        var byNumber = new JsonRpcCall[found.Count];
-        for (var i = 0; i < found.Count; i++)
+    }
+
+    /// <summary>The number eth_getBlockByHash gives for <paramref name="asked"/>, null if the node lacks it; a block that is another one is a lie.</summary>
+    private static ulong? NumberOf(JsonRpcAnswer answer, JsonRpcCall call, Hash256 asked)
+    {
+        if (IsMissing(answer, call))
         {
-            byNumber[i] = new JsonRpcCall(RawBlockMethod, Quantity(found[i].Number));
+            return null;
         }
-        using var blocks = await client.SendAsync(byNumber, cancellationToken);
-        for (var i = 0; i < found.Count; i++)
+        if (!RpcBlockJson.TryReadNumberAndHash(answer.Result, out var number, out var claimed, out var error))
         {
-            var (index, number) = found[i];
-            if (IsMissing(blocks[i], byNumber[i]))
+            throw new PeerException($"block {asked} is malformed: {error}");
+        }
+        if (claimed != asked)
+        {
+            throw new PeerException($"asked for block {asked}, got {claimed}");
+        }
+        return number;
+    }
+
+    /// <summary>
+    /// The raw blocks at <paramref name="numbers"/> for the hashes at <paramref name="indexes"/>. A block that is not
+    /// hex or does not decode is the node's fault either way; one that is another block is a lie when the number came
+    /// from the node (<paramref name="strict"/>), else a placement that did not fit: its index goes to
+    /// <paramref name="misses"/>, as does one the node lacks.
+    /// </summary>
+    private async Task RawByNumberAsync(
+        IReadOnlyList<Hash256> hashes, List<int> indexes, ulong[] numbers, BlockBody?[] bodies, bool strict, List<int>? misses, CancellationToken cancellationToken)
+    {
+        var byNumber = new JsonRpcCall[indexes.Count];
+        for (var i = 0; i < indexes.Count; i++)
+        {
+            byNumber[i] = new JsonRpcCall(RawBlockMethod, Quantity(numbers[i]));
+        }
+        using var answers = await client.SendAsync(byNumber, cancellationToken);
+        var blocks = new Block?[indexes.Count];
+        var headers = new List<BlockHeader>(indexes.Count);
+        for (var i = 0; i < indexes.Count; i++)
+        {
+            if (IsMissing(answers[i], byNumber[i]))
             {
                 continue;
             }
-            if (blocks[i].Result.ValueKind != JsonValueKind.String || !Hex.TryDecode(blocks[i].Result.GetString(), out var rlp))
+            if (!TryDecodeHex(answers[i].Result, out var rlp))
             {
-                throw new PeerException($"raw block #{number} is not hex bytes");
+                throw new PeerException($"raw block #{numbers[i]} is not hex bytes");
             }
-            if (!Block.TryDecode(rlp, out var block, out var error))
+            if (!Block.TryDecode(rlp, out var decoded, out var error))
             {
-                throw new PeerException($"raw block #{number} does not decode: {error}");
+                throw new PeerException($"raw block #{numbers[i]} does not decode: {error}");
+            }
+            blocks[i] = decoded;
+            headers.Add(decoded.Header);
+        }
+        BlockHeader.HashAll(headers); // four at a time (Keccak256.HashAll); each Hash below is a read
+        for (var i = 0; i < indexes.Count; i++)
+        {
+            var (index, number) = (indexes[i], numbers[i]);
+            if (blocks[i] is not { } block)
+            {
+                misses?.Add(index);
+                continue;
             }
             if (block.Hash != hashes[index])
             {
-                throw new PeerException($"raw block #{number} is {block.Hash}, not the {hashes[index]} it was asked for by");
+                if (strict || misses is null)
+                {
+                    throw new PeerException($"raw block #{number} is {block.Hash}, not the {hashes[index]} it was asked for by");
+                }
+                misses.Add(index);
+                continue;
             }
             bodies[index] = block.Body;
         }

@@ -108,37 +108,72 @@ public sealed partial class RpcSyncPeer : ISyncPeer
             return headers;
         }
         var raw = (await CapabilitiesAsync(cancellationToken)).RawHeaders;
-        while (headers.Count < total)
+        // Every batch of the request goes out at once, each on its own connection, as a client pulling at the speed
+        // of the wire does: sent one after the other, a 512-header request waited for four round trips in a row
+        // (docs/benchmarks.md, Sync from a JSON-RPC peer). They are read in order; a missing header still ends the
+        // answer there, and what the node said past it is not read.
+        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var batches = new List<(JsonRpcCall[] Calls, Task<JsonRpcBatch> Answer)>((total + Options.BatchSize - 1) / Options.BatchSize);
+        for (var asked = 0; asked < total; asked += Options.BatchSize)
         {
-            var top = origin - (ulong)headers.Count;
-            var calls = new JsonRpcCall[Math.Min(Options.BatchSize, total - headers.Count)];
+            var top = origin - (ulong)asked;
+            var calls = new JsonRpcCall[Math.Min(Options.BatchSize, total - asked)];
             for (var i = 0; i < calls.Length; i++)
             {
                 var number = Quantity(top - (ulong)i);
                 calls[i] = raw ? new JsonRpcCall(RawHeaderMethod, number) : new JsonRpcCall(BlockByNumberMethod, number, false);
             }
-            using var batch = await _client.SendAsync(calls, cancellationToken);
-            for (var i = 0; i < calls.Length; i++)
+            batches.Add((calls, _client.SendAsync(calls, abandon.Token)));
+        }
+        try
+        {
+            foreach (var (calls, answer) in batches)
             {
-                var number = top - (ulong)i;
-                if (IsMissing(batch[i], calls[i]))
+                var batch = await answer;
+                var top = origin - (ulong)headers.Count;
+                for (var i = 0; i < calls.Length; i++)
                 {
-                    return headers;
+                    var number = top - (ulong)i;
+                    if (IsMissing(batch[i], calls[i]))
+                    {
+                        return headers;
+                    }
+                    var header = raw ? RawHeader(batch[i], number) : JsonHeader(batch[i], $"block #{number}");
+                    if (header.Number != number)
+                    {
+                        throw new PeerException($"asked for header #{number}, got #{header.Number}");
+                    }
+                    if (headers.Count > 0 && headers[^1].ParentHash != header.Hash)
+                    {
+                        throw new PeerException(
+                            $"header #{number + 1} does not link to #{number}: its parent is {headers[^1].ParentHash}, #{number} is {header.Hash}");
+                    }
+                    headers.Add(header);
                 }
-                var header = raw ? RawHeader(batch[i], number) : JsonHeader(batch[i], $"block #{number}");
-                if (header.Number != number)
-                {
-                    throw new PeerException($"asked for header #{number}, got #{header.Number}");
-                }
-                if (headers.Count > 0 && headers[^1].ParentHash != header.Hash)
-                {
-                    throw new PeerException(
-                        $"header #{number + 1} does not link to #{number}: its parent is {headers[^1].ParentHash}, #{number} is {header.Hash}");
-                }
-                headers.Add(header);
+            }
+            return headers;
+        }
+        finally
+        {
+            await abandon.CancelAsync(); // batches past a missing header or a failure are not waited for
+            await DisposeAllAsync(batches.Select(b => b.Answer));
+        }
+    }
+
+    /// <summary>Waits for every batch sent (a failed one is already reported by the first await) and frees its document.</summary>
+    private static async Task DisposeAllAsync(IEnumerable<Task<JsonRpcBatch>> answers)
+    {
+        foreach (var answer in answers)
+        {
+            try
+            {
+                (await answer).Dispose();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Its failure is the request's, thrown where it was first awaited, or moot after an earlier one.
             }
         }
-        return headers;
     }
 
     private async Task<BlockHeader?> HeaderByHashAsync(Hash256 hash, CancellationToken cancellationToken)

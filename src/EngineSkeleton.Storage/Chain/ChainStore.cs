@@ -368,7 +368,7 @@ public sealed class ChainStore : IDisposable
         {
             ["_id"] = Key(block.Header.Hash),
             ["number"] = (long)block.Header.Number,
-            ["header"] = block.Header.Encode(),
+            ["header"] = block.Header.EncodedBytes(), // the bytes it was decoded or hashed from: no second encoding
             ["body"] = block.Body.Encode(),
         });
 

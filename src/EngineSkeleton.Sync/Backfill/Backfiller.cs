@@ -358,6 +358,9 @@ public sealed partial class Backfiller(
         {
             using var timeout = new CancellationTokenSource(peers.TimeoutFor(peer), time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, timeout.Token);
+            // Skeleton headers read from the store are hashed when first asked: the whole run four at a time
+            // (Keccak256.HashAll), as the skeleton hashes its answers.
+            BlockHeader.HashAll(run);
             var hashes = new Hash256[run.Count];
             for (var i = 0; i < hashes.Length; i++)
             {

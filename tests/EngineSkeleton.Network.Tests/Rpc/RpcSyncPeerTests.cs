@@ -315,8 +315,43 @@ public sealed class RpcSyncPeerTests
         Assert.Null(bodies[0]);
         Assert.Null(bodies[^1]);
         Assert.Equal(Chain.Reverse().Select(b => b.Body), bodies.Skip(1).Take(Chain.Count));
-        // The probe, two requests for each of 14 batches, one for the last: it holds only the unknown hash.
-        Assert.Equal(1 + (2 * 14) + 1, node.Requests);
+        // The probe; three requests for the first batch, whose first hash is unknown, so its ends do not place it (the
+        // ends, then by hash, then by number); two for each of the 13 others (the ends, then by number); one for the
+        // last: it holds only the unknown hash.
+        Assert.Equal(1 + 3 + (2 * 13) + 1, node.Requests);
+    }
+
+    [Theory(DisplayName = "A run of consecutive blocks is placed by its two ends: two eth_getBlockByHash calls, not one a block, in either order")]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_run_is_placed_by_its_ends(bool descending)
+    {
+        var (peer, node, http) = Peer(Mode.Raw);
+        using var client = http;
+        var run = Chain.Skip(10).Take(20).ToList();
+        if (descending)
+        {
+            run.Reverse();
+        }
+
+        var bodies = await peer.GetBodiesAsync([.. run.Select(b => b.Hash)], CancellationToken.None).WaitAsync(Hang);
+
+        Assert.Equal(run.Select(b => b.Body), bodies);
+        Assert.Equal(2, node.Calls.Count(c => c == "eth_getBlockByHash"));
+        Assert.Equal(20, node.Calls.Count(c => c == "debug_getRawBlock") - 1);
+    }
+
+    [Fact(DisplayName = "Hashes whose ends fit a run but whose middle does not: the misfits are asked by hash, and every body is the one asked for")]
+    public async Task Hashes_that_only_look_like_a_run_fall_back_to_asking_by_hash()
+    {
+        var (peer, node, http) = Peer(Mode.Raw);
+        using var client = http;
+        List<Block> asked = [Chain[10], Chain[12], Chain[11], Chain[13]];
+
+        var bodies = await peer.GetBodiesAsync([.. asked.Select(b => b.Hash)], CancellationToken.None).WaitAsync(Hang);
+
+        Assert.Equal(asked.Select(b => b.Body), bodies);
+        Assert.Equal(2 + 2, node.Calls.Count(c => c == "eth_getBlockByHash")); // the ends, then the two misfits
     }
 
     public static TheoryData<string, RpcFaults, string> LyingBodies => new()
