@@ -5,7 +5,8 @@ namespace EngineSkeleton.Benchmarks.Hostile;
 
 /// <summary>
 /// One kind of malformed request: how it is sent, how often it is drawn (weight), and the answer class the server
-/// must give (docs/rpc.md, geth's rules). Bodies are built once and reused.
+/// must give (docs/rpc.md, geth's rules; alternatives separated by '|' where a standard allows both). Bodies are built
+/// once and reused.
 /// </summary>
 internal sealed record HostileCase(string Name, int Weight, string Expected, Func<HostileClient, CancellationToken, Task<string>> Send);
 
@@ -77,11 +78,13 @@ internal static class HostileCases
             cases.Add(Raw($"64 KB header ({at})", 10, listener, c => Request(c, listener, HugeHeader), "http 431 empty"));
             cases.Add(Raw($"Content-Length over the cap ({at})", 10, listener, c => Request(c, listener, OverCap), "http 413 rpc -32600"));
             cases.Add(Raw($"NUL in the request line ({at})", 10, listener, _ => BadRequestLine, "http 400 empty"));
-            cases.Add(Socket($"ws: truncated json ({at})", 20, listener, [Text(Truncated)], "ws close 1007"));
-            cases.Add(Socket($"ws: 100k '[' nesting ({at})", 10, listener, [Text(DeepOpen)], "ws close 1007"));
-            cases.Add(Socket($"ws: invalid UTF-8 ({at})", 20, listener, [Text(InvalidUtf8Method)], "ws close 1007"));
+            cases.Add(Socket($"ws: truncated json, then a valid call ({at})", 20, listener, [Text(Truncated), Text(Valid)], "ws rpc -32700 then ws result"));
+            cases.Add(Socket($"ws: 100k '[' nesting ({at})", 10, listener, [Text(DeepOpen)], "ws rpc -32700"));
+            cases.Add(Socket($"ws: invalid UTF-8 in a binary message ({at})", 10, listener, [(InvalidUtf8Method, WebSocketMessageType.Binary)], "ws rpc -32700"));
+            cases.Add(Socket($"ws: invalid UTF-8 in a text frame ({at})", 20, listener, [Text(InvalidUtf8Method)], "ws close 1007|ws closed"));
             cases.Add(Socket($"ws: wrong type, then a valid call ({at})", 30, listener, [Text(WrongTypeHash), Text(Valid)], "ws rpc -32602 then ws result"));
-            cases.Add(Socket($"ws: 10k-entry batch ({at})", 2, listener, [Text(GiantBatch)], "ws close 1007"));
+            cases.Add(Socket($"ws: 10k-entry batch ({at})", 2, listener, [Text(GiantBatch)], "ws batch 1 rpc -32600"));
+            cases.Add(Socket($"ws: batch of 3 ({at})", 10, listener, [Text(Batch(3, """{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}"""))], "ws batch 3 result"));
         }
 
         cases.Add(Post("huge hex string (public)", 2, Listener.Public, HugeHexPublic, "http 200 rpc -32602"));

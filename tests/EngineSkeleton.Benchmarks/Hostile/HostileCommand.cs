@@ -235,7 +235,7 @@ internal static class HostileCommand
             Interlocked.Increment(ref _total);
             var entry = _cases.GetOrAdd(name, _ => (expected, new ConcurrentDictionary<string, int>(StringComparer.Ordinal)));
             entry.Classes.AddOrUpdate(observed, 1, (_, n) => n + 1);
-            if (observed != expected)
+            if (!Matches(expected, observed))
             {
                 Interlocked.Increment(ref _mismatches);
             }
@@ -249,6 +249,8 @@ internal static class HostileCommand
             }
         }
 
+        private static bool Matches(string expected, string observed) => expected.Split('|').Contains(observed, StringComparer.Ordinal);
+
         public void Print()
         {
             Console.WriteLine();
@@ -256,7 +258,7 @@ internal static class HostileCommand
             foreach (var (name, (expected, classes)) in _cases.OrderBy(c => c.Key, StringComparer.Ordinal))
             {
                 var sent = classes.Values.Sum();
-                var wrong = classes.Where(c => c.Key != expected).Select(c => $"{c.Key} x{c.Value}").ToList();
+                var wrong = classes.Where(c => !Matches(expected, c.Key)).Select(c => $"{c.Key} x{c.Value}").ToList();
                 Console.WriteLine($"{name,-52} {sent,7}  {expected,-32} {(wrong.Count == 0 ? "ok" : "WRONG: " + string.Join("; ", wrong))}");
             }
             Console.WriteLine();
