@@ -18,7 +18,8 @@ namespace EngineSkeleton.Benchmarks.Hostile;
 /// <remarks>
 /// Options: <c>--requests N</c> (100,000 malformed requests, slowloris included), <c>--connections N</c> (1,000
 /// valid-call connections), <c>--storm-workers N</c> (32 concurrent malformed senders), <c>--slowloris N</c> (30 slow
-/// clients), <c>--peer-delay-ms MS</c> (150: each answer of the fake peer is held back so the sync runs into the storm).
+/// clients), <c>--peer-delay-ms MS</c> (1000: each answer of the fake peer is held back so the sync runs into the storm),
+/// <c>--baseline-seconds S</c> (15: the same valid calls measured before the storm, the A of the A/B).
 /// </remarks>
 internal static class HostileCommand
 {
@@ -31,7 +32,8 @@ internal static class HostileCommand
         var connections = (int)CommandArgs.Long(args, "--connections", 1000);
         var stormWorkers = (int)CommandArgs.Long(args, "--storm-workers", 32);
         var slowloris = (int)CommandArgs.Long(args, "--slowloris", 30);
-        var peerDelay = TimeSpan.FromMilliseconds(CommandArgs.Long(args, "--peer-delay-ms", 150));
+        var peerDelay = TimeSpan.FromMilliseconds(CommandArgs.Long(args, "--peer-delay-ms", 1000));
+        var baselineTime = TimeSpan.FromSeconds(CommandArgs.Long(args, "--baseline-seconds", 15));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"hostile: {requests} malformed requests ({slowloris} slowloris), {connections} valid-call connections, {stormWorkers} storm workers, load {ProcessMeasure.LoadAverage()}"));
 
         var chain = FakeRpcNode.ExecutionApis;
@@ -56,6 +58,9 @@ internal static class HostileCommand
             await load.AllConnected.WaitAsync(TimeSpan.FromSeconds(120));
             var rssBefore = server.Memory("VmRSS");
             Console.WriteLine($"{connections} connections open; server RSS {Mb(rssBefore)}, {server.OpenDescriptors()} fds");
+            load.Phase = ValidLoad.Baseline;
+            await Task.Delay(baselineTime);
+            load.Phase = ValidLoad.Idle;
 
             // The sync: newPayload of the head, forkchoiceUpdated to it, as a consensus client would; it runs into the storm.
             var newPayload = SyncDriver.Status(await PostAsync(client, SyncDriver.NewPayload(head)));
@@ -63,7 +68,7 @@ internal static class HostileCommand
             Console.WriteLine($"sync started: newPayload {newPayload}, forkchoiceUpdated {firstFcu} (head {head.Header.Number} {head.Hash})");
 
             var storm = Stopwatch.StartNew();
-            load.Measuring = true;
+            load.Phase = ValidLoad.Storm;
             var validDuringStorm = Task.Run(() => WaitForValidAsync(client, head.Hash, storm, ValidBound));
             var tally = new Tally();
             var slowTask = RunSlowlorisAsync(client, slowloris, tally);
@@ -80,7 +85,7 @@ internal static class HostileCommand
             await RunStormAsync(client, requests - slowloris, stormWorkers, tally, server);
             var stormTime = storm.Elapsed;
             await slowTask;
-            load.Measuring = false;
+            load.Phase = ValidLoad.Idle;
             await sampling.CancelAsync();
             await sampler;
             var validAt = await validDuringStorm;
@@ -100,10 +105,12 @@ internal static class HostileCommand
             var exitCode = await server.StopAsync(TimeSpan.FromSeconds(15));
 
             tally.Print();
-            var (p50, p99, valid, validFailures) = load.Summary();
+            var (p50, p99, valid, validFailures) = load.Summary(ValidLoad.Storm);
+            var (baseP50, baseP99, baseValid, _) = load.Summary(ValidLoad.Baseline);
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"storm: {tally.Total} malformed requests in {stormTime.TotalSeconds:F1} s ({tally.Total / stormTime.TotalSeconds:F0}/s)"));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"valid calls during the storm: {valid} over {connections} connections, p50 {p50:F1} ms, p99 {p99:F1} ms, failed {validFailures.Sum(f => f.Value)}{(validFailures.IsEmpty ? "" : " (" + string.Join(", ", validFailures.Select(f => $"{f.Key} x{f.Value}")) + ")")}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"valid calls before the storm ({baselineTime.TotalSeconds:F0} s, no sync): {baseValid} ({baseValid / baselineTime.TotalSeconds:F0}/s), p50 {baseP50:F1} ms, p99 {baseP99:F1} ms"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"valid calls during the storm ({valid / stormTime.TotalSeconds:F0}/s): {valid} over {connections} connections, p50 {p50:F1} ms, p99 {p99:F1} ms; failed in the whole run {validFailures.Sum(f => f.Value)}{(validFailures.IsEmpty ? "" : " (" + string.Join(", ", validFailures.Select(f => $"{f.Key} x{f.Value}")) + ")")}"));
             Console.WriteLine($"server memory: RSS {Mb(rssBefore)} before the storm, peak (VmHWM) {Mb(peak)}, {Mb(rssAfter)} after; peak fds {peakFds}");
             Console.WriteLine($"sync: newPayload {newPayload}, first forkchoiceUpdated {firstFcu}, VALID {(validAt is { } at ? string.Create(CultureInfo.InvariantCulture, $"at {at.TotalSeconds:F1} s into the storm") : "not reached")}, after the storm {finalFcu}");
             Console.WriteLine($"server after: public {alivePublic}, engine {aliveEngine}; stopped by SIGINT with exit code {exitCode}; {errorLines} error log lines");
@@ -289,20 +296,27 @@ internal static class HostileCommand
         ];
 
         private readonly TaskCompletionSource _allConnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly List<long>[] _latencies = [.. Enumerable.Range(0, connections).Select(_ => new List<long>(4096))];
+        public const int Idle = 0;
+
+        public const int Baseline = 1;
+
+        public const int Storm = 2;
+
+        private readonly List<long>[][] _latencies = [.. Enumerable.Range(0, 3).Select(_ => Enumerable.Range(0, connections).Select(_ => new List<long>(1024)).ToArray())];
         private readonly ConcurrentDictionary<string, int> _failures = new(StringComparer.Ordinal);
         private int _connected;
 
         public Task AllConnected => _allConnected.Task;
 
-        public volatile bool Measuring;
+        /// <summary>Where latencies go: nowhere (<see cref="Idle"/>), <see cref="Baseline"/> or <see cref="Storm"/>.</summary>
+        public volatile int Phase;
 
         public async Task RunAsync(CancellationToken stop) =>
             await Task.WhenAll(Enumerable.Range(0, connections).Select(w => Task.Run(() => w % 10 == 9 ? SocketWorkerAsync(w, stop) : HttpWorkerAsync(w, stop), CancellationToken.None)));
 
-        public (double P50, double P99, int Count, ConcurrentDictionary<string, int> Failures) Summary()
+        public (double P50, double P99, int Count, ConcurrentDictionary<string, int> Failures) Summary(int phase)
         {
-            var all = _latencies.SelectMany(l => l).Order().ToArray();
+            var all = _latencies[phase].SelectMany(l => l).Order().ToArray();
             double At(double q) => all.Length == 0 ? 0 : all[(int)Math.Min(all.Length - 1, q * all.Length)] * 1000.0 / Stopwatch.Frequency;
             return (At(0.50), At(0.99), all.Length, _failures);
         }
@@ -379,13 +393,14 @@ internal static class HostileCommand
 
         private void Record(int w, long started, string observed, string expected, ref bool first)
         {
-            if (Measuring)
+            var phase = Phase;
+            if (phase != Idle)
             {
-                _latencies[w].Add(Stopwatch.GetTimestamp() - started);
-                if (observed != expected)
-                {
-                    _failures.AddOrUpdate(observed, 1, (_, n) => n + 1);
-                }
+                _latencies[phase][w].Add(Stopwatch.GetTimestamp() - started);
+            }
+            if (observed != expected)
+            {
+                _failures.AddOrUpdate(observed, 1, (_, n) => n + 1);
             }
             if (first)
             {
