@@ -19,7 +19,8 @@ namespace EngineSkeleton.Benchmarks.Hostile;
 /// Options: <c>--requests N</c> (100,000 malformed requests, slowloris included), <c>--connections N</c> (1,000
 /// valid-call connections), <c>--storm-workers N</c> (32 concurrent malformed senders), <c>--slowloris N</c> (30 slow
 /// clients), <c>--peer-delay-ms MS</c> (1000: each answer of the fake peer is held back so the sync runs into the storm),
-/// <c>--baseline-seconds S</c> (15: the same valid calls measured before the storm, the A of the A/B).
+/// <c>--baseline-seconds S</c> (15: the same valid calls measured alone before and after the storm; the one before
+/// includes the server's warm-up, the one after is the comparison).
 /// </remarks>
 internal static class HostileCommand
 {
@@ -89,6 +90,9 @@ internal static class HostileCommand
             await sampling.CancelAsync();
             await sampler;
             var validAt = await validDuringStorm;
+            load.Phase = ValidLoad.After;
+            await Task.Delay(baselineTime);
+            load.Phase = ValidLoad.Idle;
             await stopValid.CancelAsync();
             await loadTask;
 
@@ -107,9 +111,11 @@ internal static class HostileCommand
             tally.Print();
             var (p50, p99, valid, validFailures) = load.Summary(ValidLoad.Storm);
             var (baseP50, baseP99, baseValid, _) = load.Summary(ValidLoad.Baseline);
+            var (afterP50, afterP99, afterValid, _) = load.Summary(ValidLoad.After);
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"storm: {tally.Total} malformed requests in {stormTime.TotalSeconds:F1} s ({tally.Total / stormTime.TotalSeconds:F0}/s)"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"valid calls before the storm ({baselineTime.TotalSeconds:F0} s, no sync): {baseValid} ({baseValid / baselineTime.TotalSeconds:F0}/s), p50 {baseP50:F1} ms, p99 {baseP99:F1} ms"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"valid calls after the storm ({baselineTime.TotalSeconds:F0} s, synced): {afterValid} ({afterValid / baselineTime.TotalSeconds:F0}/s), p50 {afterP50:F1} ms, p99 {afterP99:F1} ms"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"valid calls during the storm ({valid / stormTime.TotalSeconds:F0}/s): {valid} over {connections} connections, p50 {p50:F1} ms, p99 {p99:F1} ms; failed in the whole run {validFailures.Sum(f => f.Value)}{(validFailures.IsEmpty ? "" : " (" + string.Join(", ", validFailures.Select(f => $"{f.Key} x{f.Value}")) + ")")}"));
             Console.WriteLine($"server memory: RSS {Mb(rssBefore)} before the storm, peak (VmHWM) {Mb(peak)}, {Mb(rssAfter)} after; peak fds {peakFds}");
             Console.WriteLine($"sync: newPayload {newPayload}, first forkchoiceUpdated {firstFcu}, VALID {(validAt is { } at ? string.Create(CultureInfo.InvariantCulture, $"at {at.TotalSeconds:F1} s into the storm") : "not reached")}, after the storm {finalFcu}");
@@ -302,13 +308,15 @@ internal static class HostileCommand
 
         public const int Storm = 2;
 
-        private readonly List<long>[][] _latencies = [.. Enumerable.Range(0, 3).Select(_ => Enumerable.Range(0, connections).Select(_ => new List<long>(1024)).ToArray())];
+        public const int After = 3;
+
+        private readonly List<long>[][] _latencies = [.. Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, connections).Select(_ => new List<long>(1024)).ToArray())];
         private readonly ConcurrentDictionary<string, int> _failures = new(StringComparer.Ordinal);
         private int _connected;
 
         public Task AllConnected => _allConnected.Task;
 
-        /// <summary>Where latencies go: nowhere (<see cref="Idle"/>), <see cref="Baseline"/> or <see cref="Storm"/>.</summary>
+        /// <summary>Where latencies go: nowhere (<see cref="Idle"/>), <see cref="Baseline"/>, <see cref="Storm"/> or <see cref="After"/>.</summary>
         public volatile int Phase;
 
         public async Task RunAsync(CancellationToken stop) =>
