@@ -79,9 +79,10 @@ internal sealed partial class RpcEndpoint
                 inFlight.Add(AnswerMessageAsync(socket, buffer.AsSpan(0, used).ToArray(), writeGate, slots, session.Token));
             }
         }
-        catch (WebSocketException ex)
+        catch (Exception ex) when (ex is WebSocketException or IOException)
         {
-            // Broken framing, invalid UTF-8 in a text frame (the runtime has already closed with 1007), a reset.
+            // Broken framing, invalid UTF-8 in a text frame (the runtime fails the connection itself), a reset: they
+            // end this session only, and are the client's doing, not an error of ours to log.
             reason = ex.Message;
         }
         catch (OperationCanceledException)
