@@ -139,7 +139,11 @@ internal sealed partial class RpcEndpoint
             await writeGate.WaitAsync(cancel).ConfigureAwait(false);
             try
             {
-                await socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, cancel).ConfigureAwait(false);
+                // Not with the session's token: cancelling a send in flight aborts the whole socket (ManagedWebSocket), and
+                // the session is cancelled as soon as the client's close arrives — which can be while the last answer's
+                // flush is still completing (seen in HostileClientTests as a reset instead of the close handshake). A
+                // send that never completes ends with the connection, after CloseTimeout.
+                await socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
             }
             finally
             {
