@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Running;
 using EngineSkeleton.Benchmarks.Backfill;
 using EngineSkeleton.Benchmarks.DevP2p;
+using EngineSkeleton.Benchmarks.Hostile;
 using EngineSkeleton.Benchmarks.Load;
 using EngineSkeleton.Benchmarks.Skeleton;
 
@@ -17,6 +18,10 @@ public static class BenchmarkProgram
         if (args.Length > 0 && args[0] == "load")
         {
             return LoadCommand.RunAsync(args[1..]).GetAwaiter().GetResult();
+        }
+        if (args.Length > 0 && args[0] == "hostile")
+        {
+            return HostileCommand.RunAsync(args[1..]).GetAwaiter().GetResult();
         }
         if (args.Length > 0 && args[0] == "skeleton")
         {

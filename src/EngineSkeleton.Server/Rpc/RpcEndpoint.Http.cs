@@ -64,57 +64,69 @@ internal sealed partial class RpcEndpoint
         }
 
         var cancel = context.RequestAborted;
-        var answers = new List<byte[]>(1);
-        int items;
-        bool batch;
+        Answers answers;
         try
         {
-            if (!RpcRequestParser.TryParse(body.Value, _methods, out var parsed, out batch))
-            {
-                items = 1;
-                batch = false;
-                answers.Add(RpcWire.Error(default, RpcErrorCodes.ParseError, "parse error"));
-            }
-            else if (batch && parsed.Length == 0)
-            {
-                items = 0;
-                batch = false;
-                answers.Add(RpcWire.Error(default, RpcErrorCodes.InvalidRequest, "empty batch"));
-            }
-            else if (batch && parsed.Length > Options.MaxBatchItems)
-            {
-                // geth respondWithBatchTooLarge: one error, in an array, carrying the first call's id.
-                items = parsed.Length;
-                var first = Array.Find(parsed, p => p.Kind == RpcItemKind.Dispatch && !p.IsNotification);
-                answers.Add(RpcWire.Error(first.Id.Span, RpcErrorCodes.InvalidRequest, "batch too large"));
-            }
-            else
-            {
-                items = parsed.Length;
-                // One after another, in order, as geth's handleBatch: a newPayload and the forkchoiceUpdated that
-                // follows it in the same batch must not race.
-                foreach (var item in parsed)
-                {
-                    var answer = item.Kind switch
-                    {
-                        RpcItemKind.Answer => item.Answer,
-                        RpcItemKind.Dispatch => await Channel.DispatchAsync(item, cancel).ConfigureAwait(false),
-                        _ => null,
-                    };
-                    if (answer is not null)
-                    {
-                        answers.Add(answer);
-                    }
-                }
-            }
+            answers = await AnswerAsync(body.Value, cancel).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
             return;
         }
 
-        var length = await WriteAnswersAsync(response, answers, batch, cancel).ConfigureAwait(false);
-        Log.Served(_logger, Options.Name, items, response.StatusCode, length, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        var length = await WriteAnswersAsync(response, answers.List, answers.Batch, cancel).ConfigureAwait(false);
+        Log.Served(_logger, Options.Name, answers.Items, response.StatusCode, length, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    /// <summary>What one body (an HTTP request's, or a WebSocket message's) is answered with.</summary>
+    /// <param name="List">The answers in order; empty when only notifications came.</param>
+    /// <param name="Batch">Written as a JSON array.</param>
+    /// <param name="Items">Request objects in the body, for the logs.</param>
+    private readonly record struct Answers(List<byte[]> List, bool Batch, int Items);
+
+    /// <summary>
+    /// Parses, checks and dispatches one body by geth's rules: -32700 for what is not one JSON value, -32600 for an
+    /// empty or too long batch (one error, in an array, with the first call's id: geth respondWithBatchTooLarge), and
+    /// each request of a batch one after another, in order, as geth's handleBatch — a newPayload and the
+    /// forkchoiceUpdated that follows it in the same batch must not race.
+    /// </summary>
+    private async Task<Answers> AnswerAsync(ReadOnlyMemory<byte> body, CancellationToken cancel)
+    {
+        var answers = new List<byte[]>(1);
+        if (!RpcRequestParser.TryParse(body, _methods, Options.MaxBatchItems, out var parsed, out var batch, out var length))
+        {
+            answers.Add(RpcWire.Error(default, RpcErrorCodes.ParseError, "parse error"));
+            return new Answers(answers, false, 1);
+        }
+
+        if (batch && length == 0)
+        {
+            answers.Add(RpcWire.Error(default, RpcErrorCodes.InvalidRequest, "empty batch"));
+            return new Answers(answers, false, 0);
+        }
+
+        if (batch && length > Options.MaxBatchItems)
+        {
+            var first = Array.Find(parsed, p => p.Kind == RpcItemKind.Dispatch && !p.IsNotification);
+            answers.Add(RpcWire.Error(first.Id.Span, RpcErrorCodes.InvalidRequest, "batch too large"));
+            return new Answers(answers, true, length);
+        }
+
+        foreach (var item in parsed)
+        {
+            var answer = item.Kind switch
+            {
+                RpcItemKind.Answer => item.Answer,
+                RpcItemKind.Dispatch => await Channel.DispatchAsync(item, cancel).ConfigureAwait(false),
+                _ => null,
+            };
+            if (answer is not null)
+            {
+                answers.Add(answer);
+            }
+        }
+
+        return new Answers(answers, batch, length);
     }
 
     /// <summary>One answer as is; a batch as an array of the answers (notifications have none); nothing at all → empty 200, as geth.</summary>
@@ -206,8 +218,15 @@ internal sealed partial class RpcEndpoint
         }
         catch (BadHttpRequestException ex)
         {
-            var status = ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest;
-            await RefuseAsync(context, status, status == StatusCodes.Status413PayloadTooLarge ? $"request body too large (>{cap})" : "unreadable request body").ConfigureAwait(false);
+            // Kestrel's own verdict on the body: 413 over its cap, 408 for a body slower than MinRequestBodyDataRate
+            // (a slowloris client; the hostile benchmark found it answered 400), 400 for broken chunking.
+            var (status, reason) = ex.StatusCode switch
+            {
+                StatusCodes.Status413PayloadTooLarge => (StatusCodes.Status413PayloadTooLarge, $"request body too large (>{cap})"),
+                StatusCodes.Status408RequestTimeout => (StatusCodes.Status408RequestTimeout, "request body too slow"),
+                _ => (StatusCodes.Status400BadRequest, "unreadable request body"),
+            };
+            await RefuseAsync(context, status, reason).ConfigureAwait(false);
             return null;
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException)
@@ -240,7 +259,7 @@ internal sealed partial class RpcEndpoint
         context.Response.StatusCode = status;
         context.Response.ContentType = JsonContentType;
         context.Response.ContentLength = body.Length;
-        if (status == StatusCodes.Status413PayloadTooLarge)
+        if (status is StatusCodes.Status413PayloadTooLarge or StatusCodes.Status408RequestTimeout)
         {
             // The rest of the body is not read; don't let Kestrel drain up to its own cap.
             context.Response.Headers.Connection = "close";

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -35,11 +36,16 @@ internal sealed class RpcTestHost : IAsyncDisposable
 
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web);
 
-    public static async Task<RpcTestHost> StartAsync(RpcEndpointOptions options, object target, JwtValidator? jwt = null)
+    /// <summary>Starts Kestrel with <paramref name="kestrel"/> applied first (the hostile tests shorten the slowloris timeouts).</summary>
+    public static async Task<RpcTestHost> StartAsync(RpcEndpointOptions options, object target, JwtValidator? jwt = null, Action<KestrelServerOptions>? kestrel = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseKestrel(k =>
+        {
+            kestrel?.Invoke(k);
+            k.Listen(IPAddress.Loopback, 0);
+        });
         var app = builder.Build();
         var endpoint = app.UseJsonRpc(options, [target], Json, jwt);
         app.MapGet("/health", () => "other route");
