@@ -39,7 +39,8 @@ internal static class HostileCommand
 
         var chain = FakeRpcNode.ExecutionApis;
         var head = chain[^1];
-        await using var peer = await FakePeer.StartAsync(chain, peerDelay);
+        // Each answer held back by the delay, so the sync is still running while the storm starts.
+        await using var peer = await LoopbackRpcNode.StartAsync(chain, beforeAnswer: (_, cancel) => Task.Delay(peerDelay, cancel));
         var dataDir = Directory.CreateTempSubdirectory("es-hostile-").FullName;
         var secret = RandomNumberGenerator.GetBytes(32);
         var secretFile = Path.Combine(dataDir, "jwt.hex");

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using EngineSkeleton.Testing.Net;
 
 namespace EngineSkeleton.Benchmarks.Hostile;
 
@@ -54,8 +55,8 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <summary>Starts the server with <paramref name="flags"/> after the common ones; returns once both ports accept.</summary>
     public static async Task<ServerProcess> StartAsync(string dataDir, IEnumerable<string> flags, TimeSpan timeout)
     {
-        var enginePort = FreePorts.Next();
-        var httpPort = FreePorts.Next();
+        var enginePort = FreePort.Next();
+        var httpPort = FreePort.Next();
         var dll = Path.Combine(AppContext.BaseDirectory, "EngineSkeleton.Server.dll");
         var start = new ProcessStartInfo("dotnet")
         {

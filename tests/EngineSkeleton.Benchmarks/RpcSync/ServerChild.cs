@@ -6,8 +6,10 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using EngineSkeleton.Core.Blocks;
 using EngineSkeleton.Core.Primitives;
+using EngineSkeleton.Testing.Engine;
 
 namespace EngineSkeleton.Benchmarks.RpcSync;
 
@@ -122,31 +124,8 @@ internal sealed class ServerChild : IAsyncDisposable
     /// <summary>engine_newPayloadV4 of a Prague block (no execution requests); returns the status.</summary>
     public async Task<string> NewPayloadAsync(Block block, CancellationToken cancellationToken)
     {
-        var h = block.Header;
-        var json = new StringBuilder();
-        json.Append("[{")
-            .Append(Field("parentHash", h.ParentHash.ToString())).Append(',')
-            .Append(Field("feeRecipient", h.Beneficiary.ToString())).Append(',')
-            .Append(Field("stateRoot", h.StateRoot.ToString())).Append(',')
-            .Append(Field("receiptsRoot", h.ReceiptsRoot.ToString())).Append(',')
-            .Append(Field("logsBloom", Hex.Encode(h.LogsBloom))).Append(',')
-            .Append(Field("prevRandao", h.MixHash.ToString())).Append(',')
-            .Append(Field("blockNumber", Q(h.Number))).Append(',')
-            .Append(Field("gasLimit", Q(h.GasLimit))).Append(',')
-            .Append(Field("gasUsed", Q(h.GasUsed))).Append(',')
-            .Append(Field("timestamp", Q(h.Timestamp))).Append(',')
-            .Append(Field("extraData", Hex.Encode(h.ExtraData))).Append(',')
-            .Append(Field("baseFeePerGas", "0x" + h.BaseFeePerGas!.Value.ToString("x", CultureInfo.InvariantCulture).TrimStart('0'))).Append(',')
-            .Append(Field("blockHash", h.Hash.ToString())).Append(',')
-            .Append("\"transactions\":[").AppendJoin(',', block.Body.Transactions.Select(t => $"\"{Hex.Encode(t)}\"")).Append("],")
-            .Append("\"withdrawals\":[").AppendJoin(',', (block.Body.Withdrawals ?? []).Select(w =>
-                $"{{\"index\":\"{Q(w.Index)}\",\"validatorIndex\":\"{Q(w.ValidatorIndex)}\",\"address\":\"{w.Address}\",\"amount\":\"{Q(w.AmountGwei)}\"}}")).Append("],")
-            .Append(Field("blobGasUsed", Q(h.BlobGasUsed!.Value))).Append(',')
-            .Append(Field("excessBlobGas", Q(h.ExcessBlobGas!.Value)))
-            .Append("},[");
-        var versioned = block.Body.Transactions.SelectMany(t => Transactions.TryGetBlobVersionedHashes(t, out var hashes, out _) ? hashes : []);
-        json.AppendJoin(',', versioned.Select(v => $"\"{v}\"")).Append("],\"").Append(h.ParentBeaconBlockRoot!.Value.ToString()).Append("\",[]]");
-        var result = await EngineAsync("engine_newPayloadV4", json.ToString(), cancellationToken);
+        var (method, args) = PayloadWriter.NewPayload(block);
+        var result = await EngineAsync(method, new JsonArray(args).ToJsonString(), cancellationToken);
         return result.GetProperty("status").GetString()!;
     }
 
@@ -229,10 +208,6 @@ internal sealed class ServerChild : IAsyncDisposable
     }
 
     private static string Base64Url(ReadOnlySpan<byte> bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    private static string Field(string name, string value) => $"\"{name}\":\"{value}\"";
-
-    private static string Q(ulong value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
 
     private static string Str(int value) => value.ToString(CultureInfo.InvariantCulture);
 

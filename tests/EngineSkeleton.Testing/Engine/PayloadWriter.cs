@@ -1,13 +1,14 @@
 using System.Globalization;
 using System.Numerics;
+using System.Text;
 using System.Text.Json.Nodes;
 using EngineSkeleton.Core.Blocks;
 using EngineSkeleton.Core.Primitives;
 
-namespace EngineSkeleton.Server.Tests.Support;
+namespace EngineSkeleton.Testing.Engine;
 
 /// <summary>Writes a block as the JSON-RPC parameters of engine_newPayloadVn, as a consensus client would send it.</summary>
-internal static class PayloadWriter
+public static class PayloadWriter
 {
     public static JsonObject Payload(Block block, int version)
     {
@@ -53,7 +54,10 @@ internal static class PayloadWriter
         var all = new JsonArray();
         foreach (var tx in block.Body.Transactions)
         {
-            Assert.True(Transactions.TryGetBlobVersionedHashes(tx, out var hashes, out _));
+            if (!Transactions.TryGetBlobVersionedHashes(tx, out var hashes, out var error))
+            {
+                throw new InvalidOperationException("a transaction of the block does not decode: " + error);
+            }
             foreach (var hash in hashes)
             {
                 all.Add(hash.ToString());
@@ -76,6 +80,10 @@ internal static class PayloadWriter
         }
         return ("engine_newPayloadV2", [Payload(block, 2)]);
     }
+
+    /// <summary>A JSON-RPC request of <paramref name="method"/> with <paramref name="args"/>, as UTF-8 bytes.</summary>
+    public static byte[] Request(string method, JsonNode?[] args) =>
+        Encoding.UTF8.GetBytes(new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 1, ["method"] = method, ["params"] = new JsonArray(args) }.ToJsonString());
 
     public static JsonObject Forkchoice(Hash256 head, Hash256? safe = null, Hash256? finalized = null) => new()
     {

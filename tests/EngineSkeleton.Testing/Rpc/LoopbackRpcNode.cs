@@ -1,6 +1,5 @@
 using System.Net;
 using EngineSkeleton.Core.Blocks;
-using EngineSkeleton.Testing.Rpc;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -9,13 +8,14 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace EngineSkeleton.Server.Tests.Support;
+namespace EngineSkeleton.Testing.Rpc;
 
 /// <summary>
 /// A <see cref="FakeRpcNode"/> behind a real Kestrel on 127.0.0.1 (port chosen by the OS), so the server under test
-/// reaches it through --sync.rpc as it would an existing node: every POST to "/" is handed to the fake as is.
+/// reaches it through --sync.rpc as it would an existing node: every POST to "/" is handed to the fake as is, after
+/// <c>beforeAnswer</c> (given the request body) has run: a delay, or a hold until the test has looked.
 /// </summary>
-internal sealed class LoopbackRpcNode : IAsyncDisposable
+public sealed class LoopbackRpcNode : IAsyncDisposable
 {
     private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(30);
 
@@ -34,7 +34,8 @@ internal sealed class LoopbackRpcNode : IAsyncDisposable
 
     public Uri Url { get; }
 
-    public static async Task<LoopbackRpcNode> StartAsync(IReadOnlyList<Block> chain, bool servesDebug = true)
+    public static async Task<LoopbackRpcNode> StartAsync(
+        IReadOnlyList<Block> chain, bool servesDebug = true, Func<byte[], CancellationToken, Task>? beforeAnswer = null)
     {
         var node = new FakeRpcNode(chain, servesDebug);
         var invoker = new HttpMessageInvoker(node, disposeHandler: true);
@@ -46,6 +47,10 @@ internal sealed class LoopbackRpcNode : IAsyncDisposable
         {
             using var body = new MemoryStream();
             await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            if (beforeAnswer is not null)
+            {
+                await beforeAnswer(body.ToArray(), context.RequestAborted);
+            }
             using var request = new HttpRequestMessage(HttpMethod.Post, "http://fake/") { Content = new ByteArrayContent(body.ToArray()) };
             using var response = await invoker.SendAsync(request, context.RequestAborted);
             context.Response.StatusCode = (int)response.StatusCode;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace EngineSkeleton.EndToEnd.Tests.Fixtures;
+namespace EngineSkeleton.Testing.Net;
 
 /// <summary>
 /// TCP ports that were free on 127.0.0.1 when asked for. The OS picks them (bind to port 0), so parallel test
