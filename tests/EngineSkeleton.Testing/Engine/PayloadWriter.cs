@@ -30,7 +30,8 @@ public static class PayloadWriter
             ["blockHash"] = h.Hash.ToString(),
             ["transactions"] = new JsonArray([.. block.Body.Transactions.Select(t => (JsonNode)Hex.Encode(t))]),
         };
-        if (version >= 2 && block.Body.Withdrawals is { } withdrawals)
+        // A Shanghai-or-later header names a withdrawals root: its payload carries the list, empty when the body has none.
+        if (version >= 2 && (block.Body.Withdrawals ?? (h.WithdrawalsRoot is null ? null : [])) is { } withdrawals)
         {
             o["withdrawals"] = new JsonArray([.. withdrawals.Select(w => (JsonNode)new JsonObject
             {
