@@ -202,7 +202,8 @@ internal static class RpcSyncCommand
         for (var k = 1UL; k <= 10; k++)
         {
             var at = k == 10 ? filledAt : Crossed(k * tenth);
-            Console.Write(Inv($" {tenth / (at - previous):N0}"));
+            // Two tenths crossed within one 100 ms poll (small chains) have no rate of their own: shown as "-".
+            Console.Write(at > previous ? Inv($" {tenth / (at - previous):N0}") : " -");
             previous = at;
         }
         Console.WriteLine();
