@@ -59,6 +59,13 @@ internal sealed partial class EthPeer : ISyncPeer
 
     public string Id { get; }
 
+    /// <summary>
+    /// Two requests out at once: the session matches answers by request id and the other side answers in order, so
+    /// the second request is served while the first answer is checked and written here, and the link never idles
+    /// between them (docs/peers.md, Requests in flight).
+    /// </summary>
+    public int MaxRequests => 2;
+
     public NodeId NodeId { get; }
 
     public int Version { get; }

@@ -69,6 +69,8 @@ public sealed partial class RpcSyncPeer : ISyncPeer
 
     public RpcSyncPeerOptions Options { get; }
 
+    public int MaxRequests => Options.MaxRequests;
+
     /// <summary>What the node was found to serve; null until the first request has probed it.</summary>
     internal RpcNodeCapabilities? Capabilities => Volatile.Read(ref _capabilities);
 

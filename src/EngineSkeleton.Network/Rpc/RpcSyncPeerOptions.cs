@@ -18,6 +18,13 @@ public sealed record RpcSyncPeerOptions
     public int BatchSize { get; init; } = 128;
 
     /// <summary>
+    /// Requests of the sync (a run of headers or bodies, each sent as its batches at once) outstanding at the node at
+    /// once (<see cref="Sync.Peers.ISyncPeer.MaxRequests"/>): with two, the node serves one while the last answer is
+    /// checked and written here. Each batch is an HTTP request on a connection of its own.
+    /// </summary>
+    public int MaxRequests { get; init; } = 2;
+
+    /// <summary>
     /// How long one HTTP request (one batch, one attempt) may take, answer body included. A 128-header batch takes
     /// tens of milliseconds on a local node; 20 s leaves three attempts inside the skeleton's 60 s request cap.
     /// </summary>
@@ -69,6 +76,7 @@ public sealed record RpcSyncPeerOptions
     public void Validate()
     {
         Require(BatchSize is >= 1 and <= 1_000, nameof(BatchSize), BatchSize, "1 to 1,000 (geth's batch limit)");
+        Require(MaxRequests is >= 1 and <= 16, nameof(MaxRequests), MaxRequests, "1 to 16");
         Require(RequestTimeout >= TimeSpan.FromMilliseconds(10) && RequestTimeout <= TimeSpan.FromDays(1), nameof(RequestTimeout), RequestTimeout, "10 ms to a day (Polly's bounds)");
         Require(Retries is >= 0 and <= 10, nameof(Retries), Retries, "0 to 10");
         Require(RetryDelay >= TimeSpan.Zero && RetryDelay <= TimeSpan.FromDays(1), nameof(RetryDelay), RetryDelay, "zero or positive, at most a day");

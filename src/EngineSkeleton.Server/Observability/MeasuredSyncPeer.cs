@@ -18,6 +18,8 @@ internal sealed class MeasuredSyncPeer(ISyncPeer inner, string transport, NodeMe
 
     public string Id => inner.Id;
 
+    public int MaxRequests => inner.MaxRequests;
+
     public Task<IReadOnlyList<BlockHeader>> GetHeadersReverseAsync(ulong origin, int count, CancellationToken cancellationToken) =>
         MeasureAsync("headers", () => inner.GetHeadersReverseAsync(origin, count, cancellationToken), static headers => headers.Count);
 

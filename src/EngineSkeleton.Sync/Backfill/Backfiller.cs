@@ -226,8 +226,8 @@ public sealed partial class Backfiller(
         {
             while (!token.IsCancellationRequested)
             {
-                // 1. Assign runs to the idle peers, fastest first.
-                var assigned = fill.Assign(peers.IdlePeersFastestFirst(), peers.MarkBusy, skeleton.GetHeader);
+                // 1. Assign runs to the peers' free request slots, fastest first.
+                var assigned = fill.Assign(peers.FreeSlotsFastestFirst(), peers.MarkBusy, skeleton.GetHeader);
                 if (assigned.SkeletonGapAt is { } gap)
                 {
                     Log.SkeletonGap(logger, gap);

@@ -115,7 +115,10 @@ internal sealed class FillState
     /// the peers or the runs run out. A peer <paramref name="claim"/> refuses (busy or dropped since the list was made)
     /// gets nothing and its run stays first in line for the next peer.
     /// </summary>
-    /// <param name="idleFastestFirst">The idle peers, fastest first (<see cref="PeerSet.IdlePeersFastestFirst"/>).</param>
+    /// <param name="idleFastestFirst">
+    /// The peers' free request slots, fastest first: a peer appears once per request it may still take
+    /// (<see cref="PeerSet.FreeSlotsFastestFirst"/>).
+    /// </param>
     /// <param name="claim">Marks the peer busy with a request; false if it cannot be (<see cref="PeerSet.MarkBusy"/>).</param>
     /// <param name="skeletonAt">The stored skeleton header at a number, null if none.</param>
     public Assignments Assign(IReadOnlyList<ISyncPeer> idleFastestFirst, Func<ISyncPeer, bool> claim, Func<ulong, BlockHeader?> skeletonAt)

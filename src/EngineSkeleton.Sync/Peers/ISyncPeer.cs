@@ -23,6 +23,14 @@ public interface ISyncPeer
     Task<IReadOnlyList<BlockBody?>> GetBodiesAsync(IReadOnlyList<Hash256> hashes, CancellationToken cancellationToken);
 
     /// <summary>
+    /// How many of the sync's requests this peer may have outstanding at once (docs/peers.md, Requests in flight). One
+    /// request at a time leaves the link idle while the answer is checked and written and the next one asked; a peer that
+    /// pipelines (a devp2p session answers in order) or spreads requests over connections (a JSON-RPC node) gives more.
+    /// An in-process peer, and any other by default, takes one at a time, as geth's downloader asks each peer.
+    /// </summary>
+    int MaxRequests => 1;
+
+    /// <summary>
     /// The peer set dropped this peer (<see cref="PeerSet.Drop(ISyncPeer, string, DropCause)"/>): a transport with a
     /// session of its own ends it with a reason the other side reads, as geth's downloader hangs up on a peer it drops
     /// (devp2p: Disconnect, useless peer). Called once per drop, outside the set's lock; it must return at once and not

@@ -2,7 +2,8 @@ namespace EngineSkeleton.Sync.Peers;
 
 /// <summary>
 /// The peers the sync may ask, with what each has served and how fast (go-ethereum's downloader peerSet and its
-/// msgrate trackers, as one object). A peer is idle or busy with one request; a dropped peer keeps its entry,
+/// msgrate trackers, as one object). A peer has up to <see cref="ISyncPeer.MaxRequests"/> requests out at once and is
+/// idle while it has room for another; a dropped peer keeps its entry,
 /// with the reason, so status can say why it is gone. A peer found by the node (devp2p) is never handed out again
 /// once dropped: it reconnects as a new peer. A peer the operator configured (<see cref="AddConfigured"/>,
 /// --sync.rpc) has no other way back, so it is re-admitted after a backoff, as geth re-dials its static peers:
@@ -168,7 +169,7 @@ public sealed class PeerSet(TimeProvider time)
             registered = entry.Peer;
             entry.DropReason = reason;
             entry.DropCause = cause;
-            entry.Busy = false;
+            entry.InFlight = 0;
             if (entry.Configured)
             {
                 entry.DropsInRow++;
@@ -213,52 +214,71 @@ public sealed class PeerSet(TimeProvider time)
     }
 
     /// <summary>
-    /// Idle, live peers, highest header capacity first (geth's assignTasks sorts idlers so); ties go to the shorter
-    /// round trip, then to the id, so the order is the same on every run.
+    /// Live peers with room for another request, each once, highest header capacity first (geth's assignTasks sorts
+    /// idlers so); ties go to the shorter round trip, then to the id, so the order is the same on every run.
     /// </summary>
     public IReadOnlyList<ISyncPeer> IdlePeersFastestFirst()
     {
         lock (_lock)
         {
-            var idle = new List<Entry>(_peers.Count);
-            foreach (var entry in _peers.Values)
-            {
-                if (!entry.Dropped && !entry.Busy)
-                {
-                    idle.Add(entry);
-                }
-            }
-            idle.Sort(FastestFirst);
+            var idle = IdleEntries();
             return [.. idle.Select(entry => entry.Peer)];
         }
     }
 
-    /// <summary>Hands the peer a request. True if it was idle and live; false if busy, dropped or unknown.</summary>
+    /// <summary>
+    /// Every free request slot of the live peers, in rounds: each idle peer once, fastest first (as
+    /// <see cref="IdlePeersFastestFirst"/>), then those with a second free slot, and so on. Handing tasks out in this
+    /// order gives every peer its first request before any peer its second, so a fast peer's pipeline never starves a
+    /// slower peer of work.
+    /// </summary>
+    public IReadOnlyList<ISyncPeer> FreeSlotsFastestFirst()
+    {
+        lock (_lock)
+        {
+            var idle = IdleEntries();
+            var slots = new List<ISyncPeer>(idle.Count);
+            for (var round = 0; idle.Count > 0; round++)
+            {
+                foreach (var entry in idle)
+                {
+                    slots.Add(entry.Peer);
+                }
+                idle.RemoveAll(entry => entry.InFlight + round + 1 >= entry.MaxRequests);
+            }
+            return slots;
+        }
+    }
+
+    /// <summary>
+    /// Hands the peer a request. True if it was live and had room for another (<see cref="ISyncPeer.MaxRequests"/>);
+    /// false if its requests are all out, or it is dropped or unknown.
+    /// </summary>
     public bool MarkBusy(ISyncPeer peer)
     {
         ArgumentNullException.ThrowIfNull(peer);
         lock (_lock)
         {
-            if (!_peers.TryGetValue(peer.Id, out var entry) || entry.Dropped || entry.Busy)
+            if (!_peers.TryGetValue(peer.Id, out var entry) || entry.Dropped || entry.InFlight >= entry.MaxRequests)
             {
                 return false;
             }
-            entry.Busy = true;
+            entry.InFlight++;
             return true;
         }
     }
 
-    /// <summary>The peer's request is over. True if it was busy and live; false otherwise (nothing changes).</summary>
+    /// <summary>One of the peer's requests is over. True if it had one out and is live; false otherwise (nothing changes).</summary>
     public bool MarkIdle(ISyncPeer peer)
     {
         ArgumentNullException.ThrowIfNull(peer);
         lock (_lock)
         {
-            if (!_peers.TryGetValue(peer.Id, out var entry) || entry.Dropped || !entry.Busy)
+            if (!_peers.TryGetValue(peer.Id, out var entry) || entry.Dropped || entry.InFlight == 0)
             {
                 return false;
             }
-            entry.Busy = false;
+            entry.InFlight--;
             return true;
         }
     }
@@ -327,7 +347,7 @@ public sealed class PeerSet(TimeProvider time)
                     entry.Peer.Id,
                     entry.ServedHeaders,
                     entry.ServedBodies,
-                    entry.Busy,
+                    entry.InFlight > 0,
                     entry.Dropped,
                     entry.DropReason,
                     entry.RoundTrip,
@@ -340,6 +360,8 @@ public sealed class PeerSet(TimeProvider time)
                     DropCause = entry.Dropped ? entry.DropCause : null,
                     ReadmitAt = entry.ReadmitAt,
                     Readmissions = entry.Readmissions,
+                    Requests = entry.InFlight,
+                    MaxRequests = entry.MaxRequests,
                 });
             }
             status.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
@@ -356,6 +378,21 @@ public sealed class PeerSet(TimeProvider time)
         }
         var byRoundTrip = a.RoundTrip.CompareTo(b.RoundTrip);
         return byRoundTrip != 0 ? byRoundTrip : string.CompareOrdinal(a.Peer.Id, b.Peer.Id);
+    }
+
+    /// <summary>Under the lock: live peers with room for a request, fastest first.</summary>
+    private List<Entry> IdleEntries()
+    {
+        var idle = new List<Entry>(_peers.Count);
+        foreach (var entry in _peers.Values)
+        {
+            if (!entry.Dropped && entry.InFlight < entry.MaxRequests)
+            {
+                idle.Add(entry);
+            }
+        }
+        idle.Sort(FastestFirst);
+        return idle;
     }
 
     private List<Entry> LiveEntries() => [.. _peers.Values.Where(entry => !entry.Dropped)];
@@ -381,7 +418,11 @@ public sealed class PeerSet(TimeProvider time)
 
         public ulong ServedBodies { get; set; }
 
-        public bool Busy { get; set; }
+        /// <summary>Requests out now: from 0 to <see cref="MaxRequests"/>.</summary>
+        public int InFlight { get; set; }
+
+        /// <summary>The peer's <see cref="ISyncPeer.MaxRequests"/>, read once (at least 1).</summary>
+        public int MaxRequests { get; } = Math.Max(1, peer.MaxRequests);
 
         public string? DropReason { get; set; }
 

@@ -38,6 +38,12 @@ public sealed record PeerStatus(
 
     /// <summary>How many times it came back after a drop.</summary>
     public int Readmissions { get; init; }
+
+    /// <summary>Requests out to it now (<see cref="Busy"/> while above 0).</summary>
+    public int Requests { get; init; }
+
+    /// <summary>How many requests it may have out at once (<see cref="ISyncPeer.MaxRequests"/>).</summary>
+    public int MaxRequests { get; init; } = 1;
 }
 
 /// <summary>Why a peer was dropped, which sets how long a configured peer waits to come back (<see cref="PeerSet.ReadmitAfter"/>).</summary>

@@ -23,11 +23,14 @@ public sealed partial class SkeletonSync
     /// <summary>The failure of a request the cycle cancelled: the peer did nothing wrong.</summary>
     private const string Cancelled = "cancelled";
 
-    /// <summary>Idle peers not resting, fastest first, take the lowest free tasks (docs/sync.md, Retrieval).</summary>
+    /// <summary>
+    /// Free request slots of the peers not resting, fastest first and each peer's first slot before any peer's second
+    /// (<see cref="PeerSet.FreeSlotsFastestFirst"/>), take the lowest free tasks (docs/sync.md, Retrieval).
+    /// </summary>
     private void AssignTasks(SkeletonCycle cycle)
     {
         var window = cycle.Window;
-        var idle = new List<ISyncPeer>(_peers.IdlePeersFastestFirst());
+        var idle = new List<ISyncPeer>(_peers.FreeSlotsFastestFirst());
         idle.RemoveAll(_backoff.IsResting);
         var anchor = _chain.AnchorNumber; // a checkpoint: nothing at or below it is asked for
         var fitting = HeaderTasks.TasksFitting(window.Head, anchor);
@@ -41,7 +44,7 @@ public sealed partial class SkeletonSync
             // estimates hands the task back to the same peer for ever and the peer that has the headers never
             // gets it. Alone, the lacking peer is asked again once its rest is over (it may have caught up; geth
             // asks again at once, which with a lone lacking peer is a request per loop turn).
-            var pick = idle.Count > 1 && ReferenceEquals(idle[0], window.DeclinedBy(task)) ? 1 : 0;
+            var pick = window.DeclinedBy(task) is { } decliner ? Math.Max(0, idle.FindIndex(p => !ReferenceEquals(p, decliner))) : 0;
             var peer = idle[pick];
             idle.RemoveAt(pick);
             window.Assign(task, peer, _time.GetTimestamp());

@@ -48,6 +48,12 @@ internal sealed class RemoteNode(string id)
 
     public double LatencyMean { get; init; }
 
+    /// <summary>
+    /// Requests it takes at once (<see cref="Sync.Peers.ISyncPeer.MaxRequests"/>): 1 to 3, read off its latency so that
+    /// no draw is added to the seed's stream (every recorded seed replays as before).
+    /// </summary>
+    public int MaxRequests => 1 + ((int)LatencyMin % 3);
+
     public bool Has(BlockTree tree, BlockHeader header) =>
         header.Number <= Height && header.Number <= tree.Tip(Branch) && tree.At(Branch, header.Number).Hash == header.Hash;
 

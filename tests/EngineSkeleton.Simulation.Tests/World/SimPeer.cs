@@ -21,6 +21,8 @@ internal sealed class SimPeer(RemoteNode node, BlockTree tree, SimRuntime runtim
 
     public string Id => node.Id;
 
+    public int MaxRequests => node.MaxRequests;
+
     public Task<IReadOnlyList<BlockHeader>> GetHeadersReverseAsync(ulong origin, int count, CancellationToken cancellationToken)
     {
         var (answer, fault) = Headers(origin, count);

@@ -215,6 +215,58 @@ public sealed class PeerSetTests
     }
 
     [Fact]
+    public void A_peer_that_takes_several_requests_is_idle_until_all_are_out_and_gets_its_second_slot_after_everyone_s_first()
+    {
+        var set = new PeerSet(new FakeTimeProvider());
+        StubPeer wide = new("wide") { MaxRequests = 3 }, pair = new("pair") { MaxRequests = 2 }, single = new("single");
+        foreach (var peer in new[] { wide, pair, single })
+        {
+            set.Add(peer);
+        }
+        set.Update(wide, 10_000, Second);
+        set.Update(pair, 1_000, Second);
+        set.Update(single, 100, Second);
+
+        Assert.Equal(["wide", "pair", "single", "wide", "pair", "wide"], set.FreeSlotsFastestFirst().Select(p => p.Id));
+
+        Assert.True(set.MarkBusy(wide));
+        Assert.True(set.MarkBusy(wide));
+        Assert.Equal(["wide", "pair", "single", "pair"], set.FreeSlotsFastestFirst().Select(p => p.Id));
+        Assert.Contains(wide, set.IdlePeersFastestFirst());
+        var status = set.Status().Single(s => s.Id == "wide");
+        Assert.True(status.Busy);
+        Assert.Equal((2, 3), (status.Requests, status.MaxRequests));
+
+        Assert.True(set.MarkBusy(wide));
+        Assert.False(set.MarkBusy(wide)); // all three out
+        Assert.DoesNotContain(wide, set.IdlePeersFastestFirst());
+        Assert.Equal(["pair", "single", "pair"], set.FreeSlotsFastestFirst().Select(p => p.Id));
+
+        Assert.True(set.MarkIdle(wide));
+        Assert.Equal(["wide", "pair", "single", "pair"], set.FreeSlotsFastestFirst().Select(p => p.Id));
+        Assert.True(set.MarkIdle(wide));
+        Assert.True(set.MarkIdle(wide));
+        Assert.False(set.MarkIdle(wide)); // none out: nothing to free
+        Assert.False(set.Status().Single(s => s.Id == "wide").Busy);
+    }
+
+    [Fact]
+    public void A_dropped_peer_s_requests_in_flight_are_forgotten_and_it_has_no_free_slot()
+    {
+        var set = new PeerSet(new FakeTimeProvider());
+        var peer = new StubPeer("a") { MaxRequests = 2 };
+        set.Add(peer);
+        set.MarkBusy(peer);
+        set.MarkBusy(peer);
+
+        set.Drop(peer, "test");
+
+        Assert.Empty(set.FreeSlotsFastestFirst());
+        Assert.False(set.MarkIdle(peer)); // an answer coming back after the drop changes nothing
+        Assert.Equal(0, set.Status().Single().Requests);
+    }
+
+    [Fact]
     public void Answers_add_to_what_was_served_and_move_the_estimates()
     {
         var set = new PeerSet(new FakeTimeProvider());
@@ -318,6 +370,8 @@ public sealed class PeerSetTests
     private sealed class StubPeer(string id) : ISyncPeer
     {
         public string Id { get; } = id;
+
+        public int MaxRequests { get; init; } = 1;
 
         public Task<IReadOnlyList<BlockHeader>> GetHeadersReverseAsync(ulong origin, int count, CancellationToken cancellationToken) =>
             throw new NotSupportedException();
