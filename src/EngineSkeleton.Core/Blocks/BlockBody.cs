@@ -67,6 +67,9 @@ public sealed record BlockBody(
 
     public override int GetHashCode() => HashCode.Combine(Transactions.Count, Ommers.Count, Withdrawals?.Count);
 
+    /// <summary>Bytes of the body's RLP encoding, counted without encoding it.</summary>
+    public int EncodedLength => RlpWriter.LengthOfList(PayloadLength());
+
     /// <summary>Bytes of the body's items (the payload of a body or block list).</summary>
     internal int PayloadLength()
     {

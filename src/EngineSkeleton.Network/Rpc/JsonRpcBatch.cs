@@ -72,11 +72,13 @@ internal sealed class JsonRpcBatch : IDisposable
 {
     private readonly JsonDocument _document;
     private readonly JsonRpcAnswer[] _answers;
+    private byte[]? _rented;
 
-    private JsonRpcBatch(JsonDocument document, JsonRpcAnswer[] answers)
+    private JsonRpcBatch(JsonDocument document, JsonRpcAnswer[] answers, byte[]? rented)
     {
         _document = document;
         _answers = answers;
+        _rented = rented;
     }
 
     public int Count => _answers.Length;
@@ -103,7 +105,30 @@ internal sealed class JsonRpcBatch : IDisposable
     /// Parses the answer to a batch of <paramref name="count"/> calls with ids 0..count−1. Anything but one answer
     /// per call — garbage, a single object, a missing, unknown or repeated id — is the peer's fault.
     /// </summary>
-    public static JsonRpcBatch Parse(ReadOnlyMemory<byte> body, int count)
+    public static JsonRpcBatch Parse(ReadOnlyMemory<byte> body, int count) => Parse(body, count, rented: null);
+
+    /// <summary>
+    /// As <see cref="Parse(ReadOnlyMemory{byte}, int)"/>, for a body read into <paramref name="rented"/> (from
+    /// <see cref="System.Buffers.ArrayPool{T}.Shared"/>): the batch owns it from here, and returns it when disposed, or
+    /// at once when the body is refused. The answers' elements point into it, so it outlives them.
+    /// </summary>
+    public static JsonRpcBatch Parse(ReadOnlyMemory<byte> body, int count, byte[]? rented)
+    {
+        try
+        {
+            return ParseOwned(body, count, rented);
+        }
+        catch
+        {
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
+            throw;
+        }
+    }
+
+    private static JsonRpcBatch ParseOwned(ReadOnlyMemory<byte> body, int count, byte[]? rented)
     {
         // JsonDocument checks the structure but not the bytes inside strings; a string read later would throw.
         if (!System.Text.Unicode.Utf8.IsValid(body.Span))
@@ -121,7 +146,7 @@ internal sealed class JsonRpcBatch : IDisposable
         }
         try
         {
-            return new JsonRpcBatch(document, ReadAnswers(document.RootElement, count));
+            return new JsonRpcBatch(document, ReadAnswers(document.RootElement, count), rented);
         }
         catch
         {
@@ -130,7 +155,14 @@ internal sealed class JsonRpcBatch : IDisposable
         }
     }
 
-    public void Dispose() => _document.Dispose();
+    public void Dispose()
+    {
+        _document.Dispose();
+        if (Interlocked.Exchange(ref _rented, null) is { } rented)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
 
     private static JsonRpcAnswer[] ReadAnswers(JsonElement root, int count)
     {

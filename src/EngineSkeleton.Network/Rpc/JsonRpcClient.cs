@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Http.Headers;
 using EngineSkeleton.Sync.Peers;
 using Polly;
@@ -37,7 +38,7 @@ internal sealed class JsonRpcClient
             static (state, token) => state.Client.PostAsync(state.Body, token),
             (Client: this, Body: body),
             cancellationToken);
-        return JsonRpcBatch.Parse(answer, calls.Count);
+        return JsonRpcBatch.Parse(answer.Body, calls.Count, answer.Rented);
     }
 
     /// <summary>Failures worth another attempt: the connection, the node's server side, or its silence.</summary>
@@ -75,7 +76,7 @@ internal sealed class JsonRpcClient
             .Build();
     }
 
-    private async ValueTask<ReadOnlyMemory<byte>> PostAsync(byte[] body, CancellationToken cancellationToken)
+    private async ValueTask<(ReadOnlyMemory<byte> Body, byte[] Rented)> PostAsync(byte[] body, CancellationToken cancellationToken)
     {
         using var content = new ByteArrayContent(body);
         content.Headers.ContentType = Json;
@@ -95,23 +96,55 @@ internal sealed class JsonRpcClient
             throw new PeerException($"answer of {response.Content.Headers.ContentLength} bytes is over the {_maxResponseBytes}-byte limit");
         }
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        return await ReadBoundedAsync(stream, cancellationToken);
+        return await ReadBoundedAsync(stream, response.Content.Headers.ContentLength, cancellationToken);
     }
 
-    private async Task<ReadOnlyMemory<byte>> ReadBoundedAsync(Stream stream, CancellationToken cancellationToken)
+    /// <summary>
+    /// The answer's body, read into a buffer rented from <see cref="ArrayPool{T}.Shared"/> (sized by Content-Length when
+    /// the node sends one, doubled as needed otherwise) that the batch returns when disposed: a batch of raw blocks is
+    /// tens of megabytes, and a fresh array for each, grown by copying, filled the large-object heap faster than
+    /// anything else in the sync (docs/benchmarks.md, Sync from a JSON-RPC peer).
+    /// </summary>
+    private async Task<(ReadOnlyMemory<byte> Body, byte[] Rented)> ReadBoundedAsync(Stream stream, long? announced, CancellationToken cancellationToken)
     {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81_920];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max(announced ?? 0, 16 * 1024), _maxResponseBytes));
+        var length = 0;
+        try
         {
-            if (buffer.Length + read > _maxResponseBytes)
+            while (true)
             {
-                throw new PeerException($"answer is over the {_maxResponseBytes}-byte limit");
+                var capacity = (int)Math.Min(buffer.Length, _maxResponseBytes);
+                if (length == capacity)
+                {
+                    if (capacity == _maxResponseBytes)
+                    {
+                        // One byte past the limit tells an answer over it from one exactly at it.
+                        if (await stream.ReadAsync(new byte[1], cancellationToken) > 0)
+                        {
+                            throw new PeerException($"answer is over the {_maxResponseBytes}-byte limit");
+                        }
+                        break;
+                    }
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, _maxResponseBytes));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                    continue;
+                }
+                var read = await stream.ReadAsync(buffer.AsMemory(length, capacity - length), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+                length += read;
             }
-            buffer.Write(chunk, 0, read);
+            return (buffer.AsMemory(0, length), buffer);
         }
-        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
     }
 }
 

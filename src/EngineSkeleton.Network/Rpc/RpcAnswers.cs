@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using EngineSkeleton.Core.Blocks;
@@ -37,7 +38,8 @@ internal static class RpcAnswers
         {
             throw new PeerException($"raw header #{number} is not hex bytes");
         }
-        if (!BlockHeader.TryDecode(rlp, out var header, out var error))
+        using var _ = rlp;
+        if (!BlockHeader.TryDecode(rlp.Span, out var header, out var error))
         {
             throw new PeerException($"raw header #{number} does not decode: {error}");
         }
@@ -60,13 +62,15 @@ internal static class RpcAnswers
 
     /// <summary>
     /// The bytes of a JSON string of 0x-prefixed hex (a raw header or block), decoded straight from the answer's UTF-8
-    /// without the intermediate string: on a sync's hot path a raw block is read once per block, and the string of its
-    /// hex was a copy as large as the answer (docs/benchmarks.md, Sync from a JSON-RPC peer). A string with escapes
-    /// takes the string path; false for anything that is not hex bytes.
+    /// without the intermediate string, into a buffer rented from <see cref="ArrayPool{T}.Shared"/> that the caller
+    /// disposes once it has decoded the RLP: on a sync's hot path a raw block is read once per block, and both the
+    /// string of its hex and a fresh array of its bytes (100 KB for a mainnet-like block: the large-object heap,
+    /// freed only by a full collection) were garbage at once (docs/benchmarks.md, Sync from a JSON-RPC peer). A string
+    /// with escapes takes the string path; false for anything that is not hex bytes.
     /// </summary>
-    public static bool TryDecodeHex(JsonElement result, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? bytes)
+    public static bool TryDecodeHex(JsonElement result, out PooledBytes bytes)
     {
-        bytes = null;
+        bytes = default;
         if (result.ValueKind != JsonValueKind.String)
         {
             return false;
@@ -78,19 +82,40 @@ internal static class RpcAnswers
         }
         if (raw.IndexOf((byte)'\\') >= 0)
         {
-            return Hex.TryDecode(result.GetString(), out bytes);
+            if (!Hex.TryDecode(result.GetString(), out var unescaped))
+            {
+                return false;
+            }
+            bytes = new PooledBytes(unescaped, unescaped.Length, rented: false);
+            return true;
         }
         if (raw.Length < 2 || raw[0] != (byte)'0' || (raw[1] != (byte)'x' && raw[1] != (byte)'X') || (raw.Length & 1) != 0)
         {
             return false;
         }
         var digits = raw[2..];
-        var decoded = new byte[digits.Length / 2];
-        if (Convert.FromHexString(digits, decoded, out _, out var written) != System.Buffers.OperationStatus.Done || written != decoded.Length)
+        var length = digits.Length / 2;
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        if (Convert.FromHexString(digits, buffer.AsSpan(0, length), out _, out var written) != OperationStatus.Done || written != length)
         {
+            ArrayPool<byte>.Shared.Return(buffer);
             return false;
         }
-        bytes = decoded;
+        bytes = new PooledBytes(buffer, length, rented: true);
         return true;
+    }
+}
+
+/// <summary>Bytes decoded into a buffer that may be rented from <see cref="ArrayPool{T}.Shared"/>: returned on dispose.</summary>
+internal readonly struct PooledBytes(byte[] buffer, int length, bool rented) : IDisposable
+{
+    public ReadOnlySpan<byte> Span => buffer.AsSpan(0, length);
+
+    public void Dispose()
+    {
+        if (rented)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }

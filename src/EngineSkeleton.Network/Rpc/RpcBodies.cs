@@ -128,9 +128,14 @@ internal sealed class RpcBodies(JsonRpcClient client)
             {
                 throw new PeerException($"raw block #{numbers[i]} is not hex bytes");
             }
-            if (!Block.TryDecode(rlp, out var decoded, out var error))
+            Block? decoded;
+            string? error;
+            using (rlp)
             {
-                throw new PeerException($"raw block #{numbers[i]} does not decode: {error}");
+                if (!Block.TryDecode(rlp.Span, out decoded, out error))
+                {
+                    throw new PeerException($"raw block #{numbers[i]} does not decode: {error}");
+                }
             }
             blocks[i] = decoded;
             headers.Add(decoded.Header);

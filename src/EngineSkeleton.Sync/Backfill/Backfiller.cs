@@ -35,10 +35,18 @@ public sealed partial class Backfiller(
 
     /// <summary>
     /// Runs fetched, in flight or waiting for the writer at once: 16 × 128 = 2,048 blocks ahead of the canonical head
-    /// at most, which bounds the memory held for reordering (with 100 KB bodies, ~200 MB) whatever the peer count,
-    /// and gives up to 16 peers a run each.
+    /// at most, whatever the peer count, and fewer for large blocks (<see cref="BytesAhead"/>); up to 16 peers get a
+    /// run each.
     /// </summary>
     public const int MaxRunsAhead = 16;
+
+    /// <summary>
+    /// Bodies held ahead of the canonical head at most, by the size of the bodies served so far: 64 MiB keeps the
+    /// whole window of <see cref="MaxRunsAhead"/> runs for blocks under 32 KB and shrinks it for larger ones (five runs
+    /// of mainnet-like 100 KB blocks, two at least), so the node's memory does not grow with its blocks' size
+    /// (docs/benchmarks.md, Sync from a JSON-RPC peer; the 400 MB bound).
+    /// </summary>
+    public const long BytesAhead = 64L * 1024 * 1024;
 
     private readonly InvalidBlocks _invalid = invalid ?? new InvalidBlocks();
     private readonly Lock _lock = new();

@@ -40,6 +40,13 @@ internal sealed class FillState
     /// </summary>
     private const ulong Window = Backfiller.MaxRunsAhead * Backfiller.BatchSize;
 
+    /// <summary>The fewest blocks ahead, however large the blocks: two runs, so one is fetched while one is written.</summary>
+    private const ulong MinWindow = 2 * Backfiller.BatchSize;
+
+    // Bytes a served block's body took, as a moving average (a tenth per run): sizes the window to
+    // Backfiller.BytesAhead. Zero until the first run is served: the whole window.
+    private double _bytesPerBlock;
+
     // Runs to ask (again) by first number; sorted because the lowest goes out first, as geth's ReserveBodies takes
     // the lowest blocks first: the writer waits for it.
     private readonly SortedDictionary<ulong, List<BlockHeader>> _toAsk = [];
@@ -169,6 +176,7 @@ internal sealed class FillState
             case FetchOutcome.Served:
                 var blocks = answer.Blocks!;
                 _fetched[first] = blocks;
+                Measure(blocks);
                 if (blocks.Count < run.Count)
                 {
                     _toAsk[run[blocks.Count].Number] = run[blocks.Count..];
@@ -197,6 +205,30 @@ internal sealed class FillState
         Parent = head;
     }
 
+    /// <summary>
+    /// How far above the last block written runs are handed out: <see cref="Backfiller.MaxRunsAhead"/> runs of
+    /// <see cref="Backfiller.BatchSize"/>, fewer when that many blocks of the size served so far would hold more than
+    /// <see cref="Backfiller.BytesAhead"/> in memory, never fewer than two runs.
+    /// </summary>
+    internal ulong WindowBlocks => _bytesPerBlock <= 0
+        ? Window
+        : Math.Clamp((ulong)(Backfiller.BytesAhead / _bytesPerBlock) / Backfiller.BatchSize * Backfiller.BatchSize, MinWindow, Window);
+
+    private void Measure(List<Block> blocks)
+    {
+        if (blocks.Count == 0)
+        {
+            return;
+        }
+        long bytes = 0;
+        foreach (var block in blocks)
+        {
+            bytes += block.Body.EncodedLength;
+        }
+        var perBlock = (double)bytes / blocks.Count;
+        _bytesPerBlock = _bytesPerBlock <= 0 ? perBlock : _bytesPerBlock + ((perBlock - _bytesPerBlock) / 10);
+    }
+
     /// <summary>The lowest run to ask again, else the next run of skeleton headers while the window has room.</summary>
     private List<BlockHeader>? TakeRun(Func<ulong, BlockHeader?> skeletonAt, ref ulong? gapAt)
     {
@@ -208,7 +240,7 @@ internal sealed class FillState
             _toAsk.Remove(first);
             return again;
         }
-        if (_skeletonEnds || Scheduled.Number >= Target.Number || Scheduled.Number >= Parent.Number + Window)
+        if (_skeletonEnds || Scheduled.Number >= Target.Number || Scheduled.Number >= Parent.Number + WindowBlocks)
         {
             return null;
         }

@@ -84,6 +84,25 @@ public sealed class FillStateTests
         Assert.Equal("late:2049-2176 later:2177-2304", Format(fill.Assign(Peers("late later"), _ => true, Skeleton)));
     }
 
+    [Theory]
+    [InlineData("empty bodies keep the whole window", 0, Backfiller.MaxRunsAhead)]
+    [InlineData("bodies just under 32 KB: 64 MiB holds the whole window of 2,048 blocks", 32 * 1024 - 64, Backfiller.MaxRunsAhead)]
+    [InlineData("100 KB bodies: 655 blocks fit, five whole runs", 100 * 1024, 5)]
+    [InlineData("1 MB bodies: never fewer than two runs", 1024 * 1024, 2)]
+    public void Large_bodies_shrink_the_window_to_the_bytes_held_ahead(string proves, int bodyBytes, int runsAhead)
+    {
+        var fill = new FillState(Chain[0], Chain[2_999]);
+        var first = fill.Assign(Peers("a"), _ => true, Skeleton);
+        var body = bodyBytes == 0 ? GeneratedChain.EmptyBody : GeneratedChain.EmptyBody with { Transactions = [new byte[bodyBytes]] };
+        fill.Receive(FetchResult.Served(first.Runs[0].Peer, first.Runs[0].Run, [.. first.Runs[0].Run.Select(h => new Block(h, body))], TimeSpan.FromMilliseconds(1)));
+        Assert.Equal("1-128", WriteAll(fill));
+
+        var next = fill.Assign(Peers(Ids(Backfiller.MaxRunsAhead + 4)), _ => true, Skeleton);
+
+        Assert.True(runsAhead == next.Runs.Count, $"{proves}: {next.Runs.Count} runs, window {fill.WindowBlocks} blocks");
+        Assert.Equal((ulong)(runsAhead * Run), fill.WindowBlocks);
+    }
+
     public static TheoryData<string, string, string> ReorderCases => new()
     {
         // proves, order the three runs' answers arrive in, runs written after each arrival
