@@ -70,6 +70,14 @@ internal readonly record struct JsonRpcAnswer(JsonElement Result, JsonRpcError? 
 /// </summary>
 internal sealed class JsonRpcBatch : IDisposable
 {
+    /// <summary>
+    /// Where answers' bodies are read into (<see cref="JsonRpcClient"/>) and go back when their batch is disposed: a
+    /// pool of its own, holding at most 8 buffers of a size, for the shared pool keeps one per size in every thread
+    /// that returned one, and with buffers of megabytes that added up to hundreds of them (docs/benchmarks.md, Sync
+    /// from a JSON-RPC peer). Answers over 32 MiB are allocated and dropped.
+    /// </summary>
+    internal static readonly System.Buffers.ArrayPool<byte> AnswerBuffers = System.Buffers.ArrayPool<byte>.Create(32 * 1024 * 1024, 8);
+
     private readonly JsonDocument _document;
     private readonly JsonRpcAnswer[] _answers;
     private byte[]? _rented;
@@ -109,7 +117,7 @@ internal sealed class JsonRpcBatch : IDisposable
 
     /// <summary>
     /// As <see cref="Parse(ReadOnlyMemory{byte}, int)"/>, for a body read into <paramref name="rented"/> (from
-    /// <see cref="System.Buffers.ArrayPool{T}.Shared"/>): the batch owns it from here, and returns it when disposed, or
+    /// <see cref="AnswerBuffers"/>): the batch owns it from here, and returns it when disposed, or
     /// at once when the body is refused. The answers' elements point into it, so it outlives them.
     /// </summary>
     public static JsonRpcBatch Parse(ReadOnlyMemory<byte> body, int count, byte[]? rented)
@@ -122,7 +130,7 @@ internal sealed class JsonRpcBatch : IDisposable
         {
             if (rented is not null)
             {
-                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+                AnswerBuffers.Return(rented);
             }
             throw;
         }
@@ -160,7 +168,7 @@ internal sealed class JsonRpcBatch : IDisposable
         _document.Dispose();
         if (Interlocked.Exchange(ref _rented, null) is { } rented)
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            AnswerBuffers.Return(rented);
         }
     }
 

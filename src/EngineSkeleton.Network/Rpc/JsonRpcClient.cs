@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.Http.Headers;
 using EngineSkeleton.Sync.Peers;
 using Polly;
@@ -100,14 +99,14 @@ internal sealed class JsonRpcClient
     }
 
     /// <summary>
-    /// The answer's body, read into a buffer rented from <see cref="ArrayPool{T}.Shared"/> (sized by Content-Length when
+    /// The answer's body, read into a buffer rented from <see cref="JsonRpcBatch.AnswerBuffers"/> (sized by Content-Length when
     /// the node sends one, doubled as needed otherwise) that the batch returns when disposed: a batch of raw blocks is
     /// tens of megabytes, and a fresh array for each, grown by copying, filled the large-object heap faster than
     /// anything else in the sync (docs/benchmarks.md, Sync from a JSON-RPC peer).
     /// </summary>
     private async Task<(ReadOnlyMemory<byte> Body, byte[] Rented)> ReadBoundedAsync(Stream stream, long? announced, CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max(announced ?? 0, 16 * 1024), _maxResponseBytes));
+        var buffer = JsonRpcBatch.AnswerBuffers.Rent((int)Math.Min(Math.Max(announced ?? 0, 16 * 1024), _maxResponseBytes));
         var length = 0;
         try
         {
@@ -125,9 +124,9 @@ internal sealed class JsonRpcClient
                         }
                         break;
                     }
-                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, _maxResponseBytes));
+                    var larger = JsonRpcBatch.AnswerBuffers.Rent((int)Math.Min((long)buffer.Length * 2, _maxResponseBytes));
                     buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    JsonRpcBatch.AnswerBuffers.Return(buffer);
                     buffer = larger;
                     continue;
                 }
@@ -142,7 +141,7 @@ internal sealed class JsonRpcClient
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            JsonRpcBatch.AnswerBuffers.Return(buffer);
             throw;
         }
     }

@@ -13,6 +13,13 @@ namespace EngineSkeleton.Network.Rpc;
 internal sealed class RpcBodies(JsonRpcClient client)
 {
     /// <summary>
+    /// debug_getRawBlock calls per batch: 32 mainnet-like blocks (~100 KB, 200 KB of hex) answer in ~6.4 MB, well
+    /// under geth's 25 MB cap on a batch's answer (BatchResponseMaxSize), and a run of 128 goes out as four batches
+    /// at once, as headers do. One batch of 128 was a 25 MB answer held whole.
+    /// </summary>
+    internal const int RawBlocksPerBatch = 32;
+
+    /// <summary>
     /// Bodies for hashes[start..start+size) from raw blocks. The backfiller asks for runs of consecutive blocks, so the
     /// numbers of the first and last hash place every one of them: two eth_getBlockByHash calls instead of one a block
     /// (each answer a whole block's JSON the node builds and we parse only for its number; docs/benchmarks.md, Sync from a
@@ -115,30 +122,60 @@ internal sealed class RpcBodies(JsonRpcClient client)
         {
             byNumber[i] = new JsonRpcCall(RawBlockMethod, Quantity(numbers[i]));
         }
-        using var answers = await client.SendAsync(byNumber, cancellationToken);
+        // In batches of RawBlocksPerBatch, all sent at once (each on a connection of its own) and read in order, each
+        // freed once its blocks are decoded.
+        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var batches = new List<Task<JsonRpcBatch>>((byNumber.Length + RawBlocksPerBatch - 1) / RawBlocksPerBatch);
+        for (var from = 0; from < byNumber.Length; from += RawBlocksPerBatch)
+        {
+            batches.Add(client.SendAsync(byNumber[from..Math.Min(from + RawBlocksPerBatch, byNumber.Length)], abandon.Token));
+        }
         var blocks = new Block?[indexes.Count];
         var headers = new List<BlockHeader>(indexes.Count);
-        for (var i = 0; i < indexes.Count; i++)
+        try
         {
-            if (IsMissing(answers[i], byNumber[i]))
+            for (var b = 0; b < batches.Count; b++)
             {
-                continue;
-            }
-            if (!TryDecodeHex(answers[i].Result, out var rlp))
-            {
-                throw new PeerException($"raw block #{numbers[i]} is not hex bytes");
-            }
-            Block? decoded;
-            string? error;
-            using (rlp)
-            {
-                if (!Block.TryDecode(rlp.Span, out decoded, out error))
+                using var answers = await batches[b];
+                for (var j = 0; j < answers.Count; j++)
                 {
-                    throw new PeerException($"raw block #{numbers[i]} does not decode: {error}");
+                    var i = (b * RawBlocksPerBatch) + j;
+                    if (IsMissing(answers[j], byNumber[i]))
+                    {
+                        continue;
+                    }
+                    if (!TryDecodeHex(answers[j].Result, out var rlp))
+                    {
+                        throw new PeerException($"raw block #{numbers[i]} is not hex bytes");
+                    }
+                    Block? decoded;
+                    string? error;
+                    using (rlp)
+                    {
+                        if (!Block.TryDecode(rlp.Span, out decoded, out error))
+                        {
+                            throw new PeerException($"raw block #{numbers[i]} does not decode: {error}");
+                        }
+                    }
+                    blocks[i] = decoded;
+                    headers.Add(decoded.Header);
                 }
             }
-            blocks[i] = decoded;
-            headers.Add(decoded.Header);
+        }
+        finally
+        {
+            await abandon.CancelAsync(); // batches past a failure are not waited for
+            foreach (var batch in batches)
+            {
+                try
+                {
+                    (await batch).Dispose(); // disposing twice is harmless: the buffer goes back once
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // Its failure is the request's, thrown where it was first awaited, or moot after an earlier one.
+                }
+            }
         }
         BlockHeader.HashAll(headers); // four at a time (Keccak256.HashAll); each Hash below is a read
         for (var i = 0; i < indexes.Count; i++)
