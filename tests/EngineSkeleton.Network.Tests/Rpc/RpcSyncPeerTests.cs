@@ -180,6 +180,77 @@ public sealed class RpcSyncPeerTests
         Assert.Equal(1, node.Requests);
     }
 
+    [Theory]
+    [InlineData("an answer of exactly the limit is read whole", 4096, true)]
+    [InlineData("one byte more is refused", 4097, false)]
+    [InlineData("a small answer grows the buffer from its first size without loss", 100, true)]
+    [InlineData("a larger answer grows it several times", 40_000, true)]
+    public async Task An_answer_without_a_length_is_read_to_the_limit_and_not_past_it(string proves, int size, bool read)
+    {
+        Assert.NotEmpty(proves);
+        const string Answer = """[{"jsonrpc":"2.0","id":0,"result":null}]""";
+        using var http = new HttpClient(new UnsizedAnswer(Answer.PadRight(Math.Max(size, Answer.Length)))) { Timeout = Timeout.InfiniteTimeSpan };
+        var limit = Math.Max(size, 4096);
+        var peer = new RpcSyncPeer(new Uri("http://127.0.0.1:8545"), http, NoRetryDelay with { MaxResponseBytes = size == 4097 ? 4096 : limit }, new FakeTimeProvider());
+
+        var answer = peer.GetHeaderByHashAsync(Chain[54].Hash, CancellationToken.None).WaitAsync(Hang);
+
+        if (read)
+        {
+            Assert.Null(await answer); // the whole padded answer parsed: the node lacks the block
+        }
+        else
+        {
+            var error = await Assert.ThrowsAsync<PeerException>(() => answer);
+            Assert.Contains("over the 4096-byte limit", error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>A node that answers every request with the same body, sent without a Content-Length, in small pieces.</summary>
+    private sealed class UnsizedAnswer(string body) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var content = new StreamContent(new TrickleStream(System.Text.Encoding.UTF8.GetBytes(body)));
+            Assert.Null(content.Headers.ContentLength);
+            return Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = content });
+        }
+
+        /// <summary>Non-seekable (so no length is known) and at most 1,000 bytes a read.</summary>
+        private sealed class TrickleStream(byte[] data) : Stream
+        {
+            private int _position;
+
+            public override bool CanRead => true;
+
+            public override bool CanSeek => false;
+
+            public override bool CanWrite => false;
+
+            public override long Length => throw new NotSupportedException();
+
+            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+            public override int Read(byte[] buffer, int offset, int count)
+            {
+                var n = Math.Min(Math.Min(count, 1_000), data.Length - _position);
+                data.AsSpan(_position, n).CopyTo(buffer.AsSpan(offset));
+                _position += n;
+                return n;
+            }
+
+            public override void Flush()
+            {
+            }
+
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+            public override void SetLength(long value) => throw new NotSupportedException();
+
+            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        }
+    }
+
     [Fact]
     public async Task An_HTTP_500_is_retried_twice_then_fails_the_request()
     {
