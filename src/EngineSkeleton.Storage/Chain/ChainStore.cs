@@ -5,9 +5,11 @@ using LiteDB;
 namespace EngineSkeleton.Storage.Chain;
 
 /// <summary>
-/// The node's chain in LiteDB (<c>chain.db</c> under the datadir): blocks by hash, the canonical number → hash
-/// index, and the forkchoice pointers. Every change is one LiteDB transaction, so a kill -9 leaves either the old
-/// or the new state. Writers are serialized here; readers go straight to LiteDB (thread-safe) or the header cache.
+/// The node's chain in LiteDB (<c>chain.db</c> under the datadir): blocks keyed by number‖hash, so a chain written
+/// forward appends at the end of the index (docs/decisions.md, Storage at mainnet scale); the hash → number index
+/// (<see cref="HashIndex"/>); the canonical number → hash index; and the forkchoice pointers. Every change is one
+/// LiteDB transaction, so a kill -9 leaves either the old or the new state. Writers are serialized here; readers go
+/// straight to LiteDB (thread-safe), the header cache or the hash index.
 /// </summary>
 public sealed class ChainStore : IDisposable
 {
@@ -18,6 +20,17 @@ public sealed class ChainStore : IDisposable
     private const string Safe = "safe";
     private const string Finalized = "finalized";
     private const string Genesis = "genesis";
+    private const string FormatEntry = "format";
+    private const string Closed = "closed";
+
+    /// <summary>
+    /// The layout this build writes and reads. 1 (no format entry) keyed blocks by hash, which made every write land at
+    /// a random place in the index: a store of that layout is refused, not converted.
+    /// </summary>
+    private const int Format = 2;
+
+    /// <summary>Blocks an epoch of the hash index, as a power of two: 65,536 (docs/decisions.md).</summary>
+    private const int EpochBits = 16;
 
     // Replaced (under the write lock) when a failed write left LiteDB's engine unusable: see ReopenIfBroken.
     private LiteDatabase _db;
@@ -25,6 +38,12 @@ public sealed class ChainStore : IDisposable
     private ILiteCollection<BsonDocument> _blocks;
     private ILiteCollection<BsonDocument> _canonical;
     private ILiteCollection<BsonDocument> _meta;
+    private ILiteCollection<BsonDocument> _hashes;
+    private ILiteCollection<BsonDocument> _blooms;
+    private readonly HashIndex _index;
+
+    /// <summary>The index side of the write transaction in progress; null outside one. Under the write lock.</summary>
+    private HashIndex.Stage? _stage;
 
     /// <summary>A write failed for the environment's reason: the engine is opened again before the next write.</summary>
     private volatile bool _broken;
@@ -38,23 +57,39 @@ public sealed class ChainStore : IDisposable
     /// <summary>The file's full path; null in memory.</summary>
     private readonly string? _path;
 
-    private ChainStore((LiteDatabase Database, IDisposable Lock) opened, string? path = null)
+    private ChainStore((LiteDatabase Database, IDisposable Lock) opened, string? path, int epochBits)
     {
         _path = path;
         _db = opened.Database;
         _fileLock = opened.Lock;
-        var db = _db;
-        _blocks = db.GetCollection("blocks");
-        _canonical = db.GetCollection("canonical");
-        _meta = db.GetCollection("meta");
+        (_blocks, _canonical, _meta, _hashes, _blooms) = Collections(_db);
+        try
+        {
+            _index = new HashIndex(ReadFormat(epochBits));
+            _index.Load(ReadClosed(), _blocks, _blooms);
+        }
+        catch
+        {
+            _db.Dispose();
+            _fileLock.Dispose();
+            throw;
+        }
     }
 
-    public static ChainStore Open(string path) => new(LiteDbFiles.Open(path, "chain store"), Path.GetFullPath(path));
+    public static ChainStore Open(string path) => Open(path, EpochBits);
 
-    public static ChainStore OpenInMemory() => new(LiteDbFiles.OpenInMemory());
+    public static ChainStore OpenInMemory() => OpenInMemory(EpochBits);
+
+    /// <summary>A store whose hash index closes epochs of 2^<paramref name="epochBits"/> blocks when fresh (tests: small epochs); a used store keeps its own.</summary>
+    internal static ChainStore Open(string path, int epochBits) => new(LiteDbFiles.Open(path, "chain store"), Path.GetFullPath(path), epochBits);
+
+    internal static ChainStore OpenInMemory(int epochBits) => new(LiteDbFiles.OpenInMemory(), null, epochBits);
 
     /// <summary>A hook run inside every write transaction just before its commit: tests throw from it to fail writes.</summary>
     internal Action? BeforeCommit { get; set; }
+
+    /// <summary>The hash index's newest closed epoch (−1: none): tests see that their writes closed epochs.</summary>
+    internal long ClosedEpochs => _index.ClosedThrough;
 
     /// <summary>The canonical head; the genesis (or checkpoint) until something else becomes canonical.</summary>
     public BlockHeader HeadHeader => _head ?? throw new InvalidOperationException("chain store has no genesis yet");
@@ -116,6 +151,9 @@ public sealed class ChainStore : IDisposable
             }
             Transact(() =>
             {
+                _meta.Upsert(new BsonDocument { ["_id"] = FormatEntry, ["version"] = Format, ["epochBits"] = _index.EpochBits });
+                _stage!.ClosedThrough = _index.EpochOf(anchor.Header.Number) - 1; // nothing below the anchor is ever held
+                PutClosed();
                 PutBlock(anchor);
                 PutCanonical(anchor.Header.Number, anchor.Header.Hash);
                 PutMeta(Genesis, anchor.Header.Hash);
@@ -133,7 +171,7 @@ public sealed class ChainStore : IDisposable
             return true;
         }
         EnsureOpen();
-        return _blocks.Exists(Query.EQ("_id", Key(hash)));
+        return _index.Find(hash, _hashes) is not null; // the index holds exactly the stored blocks
     }
 
     public BlockHeader? GetHeader(Hash256 hash)
@@ -143,27 +181,20 @@ public sealed class ChainStore : IDisposable
             return cached;
         }
         EnsureOpen();
-        var doc = _blocks.FindById(Key(hash));
-        if (doc is null)
-        {
-            return null;
-        }
-        var header = BlockHeader.Decode(doc["header"].AsBinary);
-        _headers.Add(header);
-        return header;
+        return _index.Find(hash, _hashes) is { } number ? ReadHeader(number, hash) : null;
     }
 
     public BlockBody? GetBody(Hash256 hash)
     {
         EnsureOpen();
-        var doc = _blocks.FindById(Key(hash));
+        var doc = FindBlock(hash);
         return doc is null ? null : BlockBody.Decode(doc["body"].AsBinary);
     }
 
     public Block? GetBlock(Hash256 hash)
     {
         EnsureOpen();
-        var doc = _blocks.FindById(Key(hash));
+        var doc = FindBlock(hash);
         return doc is null ? null : new Block(BlockHeader.Decode(doc["header"].AsBinary), BlockBody.Decode(doc["body"].AsBinary));
     }
 
@@ -178,8 +209,9 @@ public sealed class ChainStore : IDisposable
         return doc is null ? null : new Hash256(doc["hash"].AsBinary);
     }
 
+    /// <summary>Two seeks: the canonical index, then the block by its key.</summary>
     public BlockHeader? GetCanonicalHeader(ulong number) =>
-        GetCanonicalHash(number) is { } hash ? GetHeader(hash) : null;
+        GetCanonicalHash(number) is { } hash ? HeaderAt(number, hash) : null;
 
     public bool IsCanonical(BlockHeader header) => GetCanonicalHash(header.Number) == header.Hash;
 
@@ -231,6 +263,7 @@ public sealed class ChainStore : IDisposable
                 {
                     PutMeta(Finalized, f);
                 }
+                CloseEpochs(head);
             });
             _head = head;
             _safe = safe ?? _safe;
@@ -268,7 +301,7 @@ public sealed class ChainStore : IDisposable
         lock (_writeLock)
         {
             var oldHead = HeadHeader;
-            var parent = GetHeader(blocks[0].Header.ParentHash)
+            var parent = ParentOf(blocks[0].Header)
                 ?? throw new InvalidOperationException($"parent {blocks[0].Header.ParentHash} of block {blocks[0].Header.Number} is not stored");
             var branch = BranchOff(parent);
             var forkNumber = branch.Count == 0 ? parent.Number : branch[^1].Number - 1;
@@ -287,6 +320,7 @@ public sealed class ChainStore : IDisposable
                 {
                     PutCanonical(blocks[i].Header.Number, blocks[i].Header.Hash);
                 }
+                CloseEpochs(head);
             });
             foreach (var block in blocks)
             {
@@ -310,7 +344,7 @@ public sealed class ChainStore : IDisposable
             {
                 return GetCanonicalHashUnbounded(ancestor.Number) == ancestor.Hash;
             }
-            var parent = GetHeader(h.ParentHash);
+            var parent = ParentOf(h);
             if (parent is null)
             {
                 return false;
@@ -336,7 +370,7 @@ public sealed class ChainStore : IDisposable
         for (var h = head; GetCanonicalHashUnbounded(h.Number) != h.Hash;)
         {
             branch.Add(h);
-            h = GetHeader(h.ParentHash)
+            h = ParentOf(h)
                 ?? throw new InvalidOperationException($"ancestor {h.ParentHash} of {head.Hash} is not stored");
         }
         return branch;
@@ -363,14 +397,93 @@ public sealed class ChainStore : IDisposable
         return doc is null ? null : new Hash256(doc["hash"].AsBinary);
     }
 
-    private void PutBlock(Block block) =>
+    /// <summary>
+    /// A stored header by number and hash, one seek. The caller knows the number (a canonical entry, a parent):
+    /// the hash index is not asked.
+    /// </summary>
+    private BlockHeader? HeaderAt(ulong number, Hash256 hash)
+    {
+        if (_headers.TryGet(hash, out var cached))
+        {
+            return cached;
+        }
+        EnsureOpen();
+        return ReadHeader(number, hash);
+    }
+
+    private BlockHeader? ReadHeader(ulong number, Hash256 hash)
+    {
+        var doc = _blocks.FindById(HashIndex.BlockKey(number, hash));
+        if (doc is null)
+        {
+            return null;
+        }
+        var header = BlockHeader.Decode(doc["header"].AsBinary);
+        _headers.Add(header);
+        return header;
+    }
+
+    /// <summary>
+    /// The header's parent, sought at the number below it; a block stored under another number (only a block that
+    /// failed validation could be) is still found by hash.
+    /// </summary>
+    private BlockHeader? ParentOf(BlockHeader header) =>
+        (header.Number > 0 ? HeaderAt(header.Number - 1, header.ParentHash) : null) ?? GetHeader(header.ParentHash);
+
+    private BsonDocument? FindBlock(Hash256 hash) =>
+        _index.Find(hash, _hashes) is { } number ? _blocks.FindById(HashIndex.BlockKey(number, hash)) : null;
+
+    private void PutBlock(Block block)
+    {
         _blocks.Upsert(new BsonDocument
         {
-            ["_id"] = Key(block.Header.Hash),
-            ["number"] = (long)block.Header.Number,
+            ["_id"] = HashIndex.BlockKey(block.Header.Number, block.Header.Hash),
             ["header"] = block.Header.EncodedBytes(), // the bytes it was decoded or hashed from: no second encoding
             ["body"] = block.Body.Encode(),
         });
+        _stage!.Add(block.Header.Number, block.Header.Hash);
+    }
+
+    /// <summary>Inside a transaction: closes the epochs the head has left <see cref="HashIndex.OpenEpochs"/> behind.</summary>
+    private void CloseEpochs(BlockHeader head)
+    {
+        var through = _index.EpochOf(head.Number) - HashIndex.OpenEpochs;
+        if (through > _stage!.ClosedThrough)
+        {
+            _stage.Close(through);
+            PutClosed();
+        }
+    }
+
+    private void PutClosed() => _meta.Upsert(new BsonDocument { ["_id"] = Closed, ["epoch"] = _stage!.ClosedThrough });
+
+    private long ReadClosed() => _meta.FindById(Closed)?["epoch"].AsInt64 ?? -1;
+
+    /// <summary>
+    /// The store's layout: this build's (its epoch size is the file's), or none for a fresh store. A store of
+    /// another layout is refused with one line.
+    /// </summary>
+    private int ReadFormat(int freshEpochBits)
+    {
+        var format = _meta.FindById(FormatEntry);
+        if (format is null)
+        {
+            if (_meta.FindById(Genesis) is not null || _db.CollectionExists("blocks"))
+            {
+                throw new StoreException($"chain store {_path} was written in the layout of an older version (blocks keyed by hash), which this node does not read; use a fresh --datadir");
+            }
+            return freshEpochBits;
+        }
+        if (format["version"].AsInt32 != Format)
+        {
+            throw new StoreException($"chain store {_path} is in layout {format["version"].AsInt32}, this node reads layout {Format}; use a fresh --datadir");
+        }
+        return format["epochBits"].AsInt32;
+    }
+
+    private static (ILiteCollection<BsonDocument> Blocks, ILiteCollection<BsonDocument> Canonical, ILiteCollection<BsonDocument> Meta,
+        ILiteCollection<BsonDocument> Hashes, ILiteCollection<BsonDocument> Blooms) Collections(LiteDatabase db) =>
+        (db.GetCollection("blocks"), db.GetCollection("canonical"), db.GetCollection("meta"), db.GetCollection("hashes"), db.GetCollection("blooms"));
 
     private void PutCanonical(ulong number, Hash256 hash) =>
         _canonical.Upsert(new BsonDocument { ["_id"] = (long)number, ["hash"] = hash.ToArray() });
@@ -390,11 +503,13 @@ public sealed class ChainStore : IDisposable
     {
         ReopenIfBroken();
         _db.BeginTrans();
+        _stage = _index.Begin(_hashes, _blooms);
         try
         {
             write();
             BeforeCommit?.Invoke();
             _db.Commit();
+            _stage.Apply();
         }
         catch (Exception e)
         {
@@ -405,6 +520,10 @@ public sealed class ChainStore : IDisposable
                 throw environment;
             }
             throw;
+        }
+        finally
+        {
+            _stage = null;
         }
     }
 
@@ -440,9 +559,8 @@ public sealed class ChainStore : IDisposable
         {
             throw environment;
         }
-        _blocks = _db.GetCollection("blocks");
-        _canonical = _db.GetCollection("canonical");
-        _meta = _db.GetCollection("meta");
+        (_blocks, _canonical, _meta, _hashes, _blooms) = Collections(_db);
+        _index.Load(ReadClosed(), _blocks, _blooms); // a commit the disk refused after its log write is in the file
         _broken = false;
         if (ReadMeta(Head) is { } head && GetHeader(head) is { } header)
         {
@@ -451,8 +569,6 @@ public sealed class ChainStore : IDisposable
         _safe = ReadMeta(Safe);
         _finalized = ReadMeta(Finalized);
     }
-
-    private static BsonValue Key(Hash256 hash) => new(hash.ToArray());
 }
 
 /// <summary>What <see cref="ChainStore.TryWriteCanonical"/> did.</summary>

@@ -20,8 +20,8 @@ internal static class StoreGrowthProbe
         var dir = Path.Combine(root, "store-probe");
         Directory.CreateDirectory(dir);
         var path = Path.Combine(dir, "chain.db");
-        Console.WriteLine(Inv($"store probe: {blocks:N0} empty blocks written by TryWriteCanonical in runs of {run}, into {path}"));
-        using var store = ChainStore.Open(path);
+        Console.WriteLine(Inv($"store probe: {blocks:N0} empty blocks written by TryWriteCanonical in runs of {run}, into {path}; load average {ProcessMeasure.LoadAverage()}"));
+        var store = ChainStore.Open(path);
         store.Initialize(new Block(chain[0], GeneratedChain.EmptyBody));
         var tenth = blocks / 10;
         var batch = new List<Block>(run);
@@ -47,8 +47,51 @@ internal static class StoreGrowthProbe
                 lastCpu = nowCpu;
             }
         }
-        Console.WriteLine(Inv($"store probe: {blocks / clock.Elapsed.TotalSeconds:N0} blocks/s over {blocks:N0} blocks"));
+        Console.WriteLine(Inv($"store probe: {blocks / clock.Elapsed.TotalSeconds:N0} blocks/s over {blocks:N0} blocks; load average {ProcessMeasure.LoadAverage()}"));
+        store.Dispose();
+        Reads(path, chain, blocks);
         return 0;
+    }
+
+    /// <summary>
+    /// The read side on the store just written, opened again (empty header cache): how long the open takes, the first
+    /// HasBlock, and the mean of by-hash lookups of blocks anywhere in the chain (the rare RPC and devp2p case), of
+    /// HasBlock on them, of hashes the store does not hold (newPayload's first question), and of canonical headers by number.
+    /// </summary>
+    private static void Reads(string path, IReadOnlyList<BlockHeader> chain, ulong blocks)
+    {
+        const int Lookups = 20_000;
+        var clock = Stopwatch.StartNew();
+        using var store = ChainStore.Open(path);
+        store.Initialize(new Block(chain[0], GeneratedChain.EmptyBody));
+        var open = clock.Elapsed.TotalMilliseconds;
+        clock.Restart();
+        var first = store.HasBlock(chain[(int)(blocks / 3)].Hash);
+        var firstHas = clock.Elapsed.TotalMilliseconds;
+        var random = new Random(11);
+        var picks = Enumerable.Range(0, Lookups).Select(_ => chain[random.Next(1, (int)blocks + 1)]).ToArray();
+        var unknown = Enumerable.Range(0, Lookups).Select(_ =>
+        {
+            var bytes = new byte[32];
+            random.NextBytes(bytes);
+            return new EngineSkeleton.Core.Primitives.Hash256(bytes);
+        }).ToArray();
+        double Mean(Func<int, bool> lookup)
+        {
+            var found = 0;
+            clock.Restart();
+            for (var i = 0; i < Lookups; i++)
+            {
+                found += lookup(i) ? 1 : 0;
+            }
+            var mean = clock.Elapsed.TotalMicroseconds / Lookups;
+            return found == Lookups || found == 0 ? mean : throw new InvalidOperationException($"{found} of {Lookups} lookups found");
+        }
+        var headers = Mean(i => store.GetHeader(picks[i].Hash) is not null);
+        var has = Mean(i => store.HasBlock(picks[(i + 7) % Lookups].Hash));
+        var missing = Mean(i => !store.HasBlock(unknown[i]));
+        var canonical = Mean(i => store.GetCanonicalHeader(picks[(i + 13) % Lookups].Number) is not null);
+        Console.WriteLine(Inv($"reads after reopening: open {open:F0} ms; first HasBlock {firstHas:F2} ms ({first}); means over {Lookups:N0} random blocks: GetHeader by hash {headers:F1} µs, HasBlock {has:F1} µs, HasBlock of an unknown hash {missing:F1} µs, GetCanonicalHeader {canonical:F1} µs"));
     }
 
     /// <summary>
