@@ -99,6 +99,8 @@ internal sealed class EthRpcModule(ChainStore store, ChainSpec spec, IBeaconSync
                 ["configured"] = p.Configured, // re-admitted after a drop (docs/reliability.md)
                 ["readmitAt"] = p.ReadmitAt?.ToString("O"),
                 ["readmissions"] = p.Readmissions,
+                ["requests"] = p.Requests, // out to it now, of at most maxRequests (docs/peers.md, Requests in flight)
+                ["maxRequests"] = p.MaxRequests,
             }).ToArray(),
             ["subchains"] = status.Subchains.Select(s => new Dictionary<string, string>
             {

@@ -51,6 +51,8 @@ public sealed class DevP2pSyncTests
         Assert.StartsWith("EngineSkeleton/", peer.GetProperty("client").GetString(), StringComparison.Ordinal);
         var synced = Assert.Single(status.GetProperty("peers").EnumerateArray(), p => p.GetProperty("transport").GetString() == "devp2p");
         Assert.True(synced.GetProperty("servedBodies").GetUInt64() == 54 && synced.GetProperty("servedHeaders").GetUInt64() > 0, $"every body and the skeleton came over devp2p: {synced}");
+        Assert.Equal(3, synced.GetProperty("maxRequests").GetInt32()); // an eth peer pipelines three requests
+        Assert.Equal(0, synced.GetProperty("requests").GetInt32()); // synced: none out
 
         var served = (await server.Public("skeleton_status")).Result().GetProperty("devp2p").GetProperty("peers");
         Assert.True(Assert.Single(served.EnumerateArray()).GetProperty("inbound").GetBoolean());
