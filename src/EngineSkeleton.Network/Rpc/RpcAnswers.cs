@@ -31,6 +31,22 @@ internal static class RpcAnswers
         return answer.Error is not null || answer.IsNull;
     }
 
+    /// <summary>Waits for every batch sent (a failed one is already reported by the first await) and frees its document.</summary>
+    public static async Task DisposeAllAsync(IEnumerable<Task<JsonRpcBatch>> answers)
+    {
+        foreach (var answer in answers)
+        {
+            try
+            {
+                (await answer).Dispose();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Its failure is the request's, thrown where it was first awaited, or moot after an earlier one.
+            }
+        }
+    }
+
     /// <summary>The header in a debug_getRawHeader answer, which must be block <paramref name="number"/>.</summary>
     public static BlockHeader RawHeader(JsonRpcAnswer answer, ulong number)
     {

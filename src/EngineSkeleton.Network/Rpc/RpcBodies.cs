@@ -165,17 +165,7 @@ internal sealed class RpcBodies(JsonRpcClient client)
         finally
         {
             await abandon.CancelAsync(); // batches past a failure are not waited for
-            foreach (var batch in batches)
-            {
-                try
-                {
-                    (await batch).Dispose(); // disposing twice is harmless: the buffer goes back once
-                }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    // Its failure is the request's, thrown where it was first awaited, or moot after an earlier one.
-                }
-            }
+            await DisposeAllAsync(batches); // disposing twice is harmless: the buffer goes back once
         }
         BlockHeader.HashAll(headers); // four at a time (Keccak256.HashAll); each Hash below is a read
         for (var i = 0; i < indexes.Count; i++)

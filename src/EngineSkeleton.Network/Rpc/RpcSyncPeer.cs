@@ -162,22 +162,6 @@ public sealed partial class RpcSyncPeer : ISyncPeer
         }
     }
 
-    /// <summary>Waits for every batch sent (a failed one is already reported by the first await) and frees its document.</summary>
-    private static async Task DisposeAllAsync(IEnumerable<Task<JsonRpcBatch>> answers)
-    {
-        foreach (var answer in answers)
-        {
-            try
-            {
-                (await answer).Dispose();
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // Its failure is the request's, thrown where it was first awaited, or moot after an earlier one.
-            }
-        }
-    }
-
     private async Task<BlockHeader?> HeaderByHashAsync(Hash256 hash, CancellationToken cancellationToken)
     {
         JsonRpcCall[] calls = [new(BlockByHashMethod, hash.ToString(), false)];
