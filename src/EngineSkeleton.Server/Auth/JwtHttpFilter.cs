@@ -8,22 +8,18 @@ namespace EngineSkeleton.Server.Auth;
 /// </summary>
 internal static class JwtHttpFilter
 {
-    /// <summary>
-    /// Returns the check's result: the request may proceed when it is valid; otherwise the response is already a 401.
-    /// </summary>
+    /// <summary>The check's result for the request's Authorization header: it may proceed only when valid.</summary>
+    public static ValueTask<JwtValidationResult> ValidateAsync(HttpContext context, JwtValidator validator) =>
+        validator.ValidateHeaderAsync(context.Request.Headers.Authorization.ToString());
+
+    /// <summary>Answers a request that failed the check: 401 with the reason in a JSON-RPC error body.</summary>
     /// <remarks>
     /// geth (node/jwt_handler.go) answers 401 with a text/plain reason ("missing token", "stale token"...). docs/rpc.md
     /// asks for a JSON-RPC body, so the same reason goes into <c>{"jsonrpc":"2.0","id":null,"error":{"code":-32000,
     /// "message":...}}</c>: -32000 is geth's generic server error, and the id is null because the body was not read.
     /// </remarks>
-    public static async ValueTask<JwtValidationResult> AuthorizeAsync(HttpContext context, JwtValidator validator)
+    public static async Task RefuseAsync(HttpContext context, JwtValidationResult result)
     {
-        var result = await validator.ValidateHeaderAsync(context.Request.Headers.Authorization.ToString()).ConfigureAwait(false);
-        if (result.IsValid)
-        {
-            return result;
-        }
-
         var body = RpcWire.Error(default, RpcErrorCodes.ServerError, result.Message);
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         context.Response.ContentType = "application/json";
@@ -31,6 +27,5 @@ internal static class JwtHttpFilter
         // RFC 6750 §3: tell the client which scheme to use.
         context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
         await context.Response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
-        return result;
     }
 }

@@ -35,16 +35,8 @@ internal sealed class EngineApiMonitor(TimeProvider time, NodeMetrics metrics) :
         }
         metrics.JwtFailures.WithLabels(FailureLabel(result.Failure)).Inc();
         Interlocked.Increment(ref _failuresSinceContact);
-        var seen = new JwtFailureSeen(result.Failure, result.Message, now);
-        Volatile.Write(ref _lastFailure, seen);
-        AfterFailure?.Invoke(seen);
+        Volatile.Write(ref _lastFailure, new JwtFailureSeen(result.Failure, result.Message, now));
     }
-
-    /// <summary>
-    /// Test hook: called once a refused request is counted. The endpoint tells the monitor after the 401 is written,
-    /// so a client may read its answer first; a test on a fake clock waits for this before moving the clock.
-    /// </summary>
-    internal Action<JwtFailureSeen>? AfterFailure { get; set; }
 
     /// <summary>When the node started watching; silence is counted from here until the first call.</summary>
     public DateTimeOffset Started => _started;

@@ -101,11 +101,13 @@ internal sealed partial class RpcEndpoint : IAsyncDisposable
     {
         if (_jwt is not null)
         {
-            var auth = await JwtHttpFilter.AuthorizeAsync(context, _jwt).ConfigureAwait(false);
+            var auth = await JwtHttpFilter.ValidateAsync(context, _jwt).ConfigureAwait(false);
+            // Counted before the 401 goes out, so a client that reads its refusal then scrapes /metrics sees it.
             _observer?.Authenticated(Options.Name, auth);
             if (!auth.IsValid)
             {
                 Log.Unauthorized(_logger, Options.Name, context.Connection.RemoteIpAddress?.ToString() ?? "?");
+                await JwtHttpFilter.RefuseAsync(context, auth).ConfigureAwait(false);
                 return;
             }
         }
