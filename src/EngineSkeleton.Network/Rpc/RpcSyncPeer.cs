@@ -129,28 +129,41 @@ public sealed partial class RpcSyncPeer : ISyncPeer
         }
         try
         {
+            var decoded = new List<BlockHeader>(Options.BatchSize);
             foreach (var (calls, answer) in batches)
             {
                 var batch = await answer;
                 var top = origin - (ulong)headers.Count;
-                for (var i = 0; i < calls.Length; i++)
+                decoded.Clear();
+                var missing = false;
+                for (var i = 0; i < calls.Length && !missing; i++)
                 {
                     var number = top - (ulong)i;
-                    if (IsMissing(batch[i], calls[i]))
+                    missing = IsMissing(batch[i], calls[i]);
+                    if (!missing)
                     {
-                        return headers;
+                        var header = raw ? RawHeader(batch[i], number) : JsonHeader(batch[i], $"block #{number}");
+                        if (header.Number != number)
+                        {
+                            throw new PeerException($"asked for header #{number}, got #{header.Number}");
+                        }
+                        decoded.Add(header);
                     }
-                    var header = raw ? RawHeader(batch[i], number) : JsonHeader(batch[i], $"block #{number}");
-                    if (header.Number != number)
-                    {
-                        throw new PeerException($"asked for header #{number}, got #{header.Number}");
-                    }
+                }
+                // The batch's hashes four at a time (Keccak256.HashAll) before the link check reads them.
+                BlockHeader.HashAll(decoded);
+                foreach (var header in decoded)
+                {
                     if (headers.Count > 0 && headers[^1].ParentHash != header.Hash)
                     {
                         throw new PeerException(
-                            $"header #{number + 1} does not link to #{number}: its parent is {headers[^1].ParentHash}, #{number} is {header.Hash}");
+                            $"header #{header.Number + 1} does not link to #{header.Number}: its parent is {headers[^1].ParentHash}, #{header.Number} is {header.Hash}");
                     }
                     headers.Add(header);
+                }
+                if (missing)
+                {
+                    return headers;
                 }
             }
             return headers;

@@ -155,7 +155,7 @@ public sealed class ChainStore : IDisposable
                 _stage!.ClosedThrough = _index.EpochOf(anchor.Header.Number) - 1; // nothing below the anchor is ever held
                 PutClosed();
                 PutBlock(anchor);
-                PutCanonical(anchor.Header.Number, anchor.Header.Hash);
+                PutCanonical(anchor.Header.Number, anchor.Header.Hash, fresh: true);
                 PutMeta(Genesis, anchor.Header.Hash);
                 PutMeta(Head, anchor.Header.Hash);
             });
@@ -318,7 +318,7 @@ public sealed class ChainStore : IDisposable
                 MakeCanonical(oldHead, head, branch);
                 for (var i = 0; i < blocks.Count; i++)
                 {
-                    PutCanonical(blocks[i].Header.Number, blocks[i].Header.Hash);
+                    PutCanonical(blocks[i].Header.Number, blocks[i].Header.Hash, fresh: blocks[i].Header.Number > oldHead.Number);
                 }
                 CloseEpochs(head);
             });
@@ -385,7 +385,7 @@ public sealed class ChainStore : IDisposable
         }
         foreach (var header in branch)
         {
-            PutCanonical(header.Number, header.Hash);
+            PutCanonical(header.Number, header.Hash, fresh: header.Number > oldHead.Number);
         }
         PutMeta(Head, head.Hash);
     }
@@ -433,15 +433,25 @@ public sealed class ChainStore : IDisposable
     private BsonDocument? FindBlock(Hash256 hash) =>
         _index.Find(hash, _hashes) is { } number ? _blocks.FindById(HashIndex.BlockKey(number, hash)) : null;
 
+    /// <summary>
+    /// Inside a transaction: inserts the block unless it is stored (a block's bytes follow from its hash, so a stored
+    /// one is left as it is). The open epochs answer from memory; an insert, not an upsert, spares the B-tree a search.
+    /// </summary>
     private void PutBlock(Block block)
     {
-        _blocks.Upsert(new BsonDocument
+        var (number, hash) = (block.Header.Number, block.Header.Hash);
+        var key = HashIndex.BlockKey(number, hash);
+        if (_index.HoldsOpen(number, hash) ?? _blocks.FindById(key) is not null)
         {
-            ["_id"] = HashIndex.BlockKey(block.Header.Number, block.Header.Hash),
+            return;
+        }
+        _blocks.Insert(new BsonDocument
+        {
+            ["_id"] = key,
             ["header"] = block.Header.EncodedBytes(), // the bytes it was decoded or hashed from: no second encoding
             ["body"] = block.Body.Encode(),
         });
-        _stage!.Add(block.Header.Number, block.Header.Hash);
+        _stage!.Add(number, hash);
     }
 
     /// <summary>Inside a transaction: closes the epochs the head has left <see cref="HashIndex.OpenEpochs"/> behind.</summary>
@@ -485,8 +495,19 @@ public sealed class ChainStore : IDisposable
         ILiteCollection<BsonDocument> Hashes, ILiteCollection<BsonDocument> Blooms) Collections(LiteDatabase db) =>
         (db.GetCollection("blocks"), db.GetCollection("canonical"), db.GetCollection("meta"), db.GetCollection("hashes"), db.GetCollection("blooms"));
 
-    private void PutCanonical(ulong number, Hash256 hash) =>
-        _canonical.Upsert(new BsonDocument { ["_id"] = (long)number, ["hash"] = hash.ToArray() });
+    /// <summary>Inside a transaction: <paramref name="fresh"/> when no entry exists at the number (above the old head): an insert.</summary>
+    private void PutCanonical(ulong number, Hash256 hash, bool fresh)
+    {
+        var entry = new BsonDocument { ["_id"] = (long)number, ["hash"] = hash.ToArray() };
+        if (fresh)
+        {
+            _canonical.Insert(entry);
+        }
+        else
+        {
+            _canonical.Upsert(entry);
+        }
+    }
 
     private void PutMeta(string name, Hash256 hash) =>
         _meta.Upsert(new BsonDocument { ["_id"] = name, ["hash"] = hash.ToArray() });

@@ -76,6 +76,22 @@ internal sealed class HashIndex
         }
     }
 
+    /// <summary>
+    /// Whether block <paramref name="number"/>‖<paramref name="hash"/> is stored, when memory alone can tell: its epoch
+    /// is open. Null for a number in a closed epoch (the caller asks the file).
+    /// </summary>
+    public bool? HoldsOpen(ulong number, Hash256 hash)
+    {
+        lock (_lock)
+        {
+            if (EpochOf(number) <= ClosedThrough)
+            {
+                return null;
+            }
+            return _open.TryGetValue(hash, out var stored) && stored == number;
+        }
+    }
+
     /// <summary>The number of the stored block <paramref name="hash"/>, or null: memory first, then closed epochs, newest first.</summary>
     public ulong? Find(Hash256 hash, ILiteCollection<BsonDocument> hashes)
     {
