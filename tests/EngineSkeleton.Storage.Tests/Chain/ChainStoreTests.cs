@@ -113,6 +113,33 @@ public sealed class ChainStoreTests : IDisposable
         Assert.True(store.HasBlock(main[30].Hash));
     }
 
+    /// <summary>
+    /// Blocks newPayload stored before the backfill reached them are not inserted a second time (that would break the
+    /// key's uniqueness and fail the write): the run becomes canonical around them, and the store survives a reopen.
+    /// </summary>
+    [Fact]
+    public void A_run_over_blocks_already_stored_becomes_canonical_and_reads_back_after_a_reopen()
+    {
+        using (var store = ChainStore.Open(DbPath))
+        {
+            store.Initialize(ExecutionApisChain.GenesisBlock);
+            store.WriteBlocks([ExecutionApisChain.At(4), ExecutionApisChain.At(6)]);
+
+            store.WriteCanonical([.. ExecutionApisChain.Blocks.Take(8)]);
+            store.WriteCanonical([ExecutionApisChain.At(9), ExecutionApisChain.At(10)]);
+
+            Assert.Equal(10UL, store.HeadHeader.Number);
+        }
+        using var reopened = ChainStore.Open(DbPath);
+        reopened.Initialize(ExecutionApisChain.GenesisBlock);
+        Assert.Equal(10UL, reopened.HeadHeader.Number);
+        for (var n = 1; n <= 10; n++)
+        {
+            Assert.Equal(ExecutionApisChain.At((ulong)n).Header.Hash, reopened.GetCanonicalHash((ulong)n));
+            Assert.Equal(ExecutionApisChain.At((ulong)n).Encode(), reopened.GetBlock(ExecutionApisChain.At((ulong)n).Header.Hash)!.Encode());
+        }
+    }
+
     [Fact]
     public void A_run_that_would_take_the_finalized_block_off_the_canonical_chain_is_refused_and_nothing_is_written()
     {
