@@ -257,7 +257,7 @@ public sealed partial class Backfiller(
                 fill.Receive(answer);
 
                 // 3. Write, in order, every fetched run that now hangs off the last block written.
-                while (fill.TakeNextToWrite() is { } blocks)
+                while (fill.TakeNextToWrite(fill.BlocksPerWrite) is { } blocks)
                 {
                     var (valid, error) = Validate(blocks, fill.Parent);
                     if (valid.Count > 0)

@@ -192,10 +192,30 @@ internal sealed class FillState
     }
 
     /// <summary>
-    /// Step 3: the fetched blocks that hang off <see cref="Parent"/>, taken out of the state; null while that run is
-    /// still to ask or in flight, whatever has arrived above it. The caller writes them and reports <see cref="Written"/>.
+    /// Step 3: the fetched run that hangs off <see cref="Parent"/>, with the fetched runs that continue it while they
+    /// keep the total within <paramref name="maxBlocks"/>, taken out of the state as one list; null while the run
+    /// above the parent is still to ask or in flight, whatever has arrived above it. The caller writes them (one
+    /// transaction: fewer commits when runs queue up behind the writer) and reports <see cref="Written"/>.
     /// </summary>
-    public List<Block>? TakeNextToWrite() => _fetched.Remove(Parent.Number + 1, out var blocks) ? blocks : null;
+    public List<Block>? TakeNextToWrite(int maxBlocks)
+    {
+        if (!_fetched.Remove(Parent.Number + 1, out var blocks))
+        {
+            return null;
+        }
+        while (_fetched.TryGetValue(blocks[^1].Header.Number + 1, out var next) && blocks.Count + next.Count <= maxBlocks)
+        {
+            _fetched.Remove(blocks[^1].Header.Number + 1);
+            blocks.AddRange(next);
+        }
+        return blocks;
+    }
+
+    /// <summary>
+    /// Blocks one write may take (<see cref="TakeNextToWrite"/>): a quarter of the window, at least a run: four runs of
+    /// empty blocks, one run of mainnet-sized ones, so a transaction's pages stay a small part of the memory bound.
+    /// </summary>
+    public int BlocksPerWrite => (int)Math.Max((ulong)Backfiller.BatchSize, WindowBlocks / 4);
 
     /// <summary>Step 3: blocks up to <paramref name="head"/> are written; the next run written hangs off it.</summary>
     public void Written(BlockHeader head)

@@ -130,6 +130,54 @@ public sealed class FillStateTests
         Assert.Empty(fill.InFlight);
     }
 
+    public static TheoryData<string, int, string> JoinedWriteCases => new()
+    {
+        // proves, blocks a write may take, writes after five queued runs are released by the lowest
+        { "runs queued behind the writer go out as one write up to the cap", 3 * Run, "1-384 385-640" },
+        { "a run that would pass the cap waits for the next write", (2 * Run) + 1, "1-256 257-512 513-640" },
+        { "the run above the parent is taken whole even past the cap", 1, "1-128 129-256 257-384 385-512 513-640" },
+    };
+
+    [Theory]
+    [MemberData(nameof(JoinedWriteCases))]
+    public void Runs_that_continue_one_another_are_taken_as_one_write_within_the_cap(string proves, int maxBlocks, string expected)
+    {
+        var fill = new FillState(Chain[0], Chain[2_999]);
+        var runs = fill.Assign(Peers("a b c d e"), _ => true, Skeleton).Runs;
+        foreach (var run in runs.Skip(1))
+        {
+            fill.Receive(Served(run, Run));
+        }
+        fill.Receive(Served(runs[0], Run));
+
+        var written = new List<string>();
+        while (fill.TakeNextToWrite(maxBlocks) is { } blocks)
+        {
+            for (var i = 1; i < blocks.Count; i++)
+            {
+                Assert.Equal(blocks[i - 1].Header.Hash, blocks[i].Header.ParentHash);
+            }
+            fill.Written(blocks[^1].Header);
+            written.Add($"{blocks[0].Header.Number}-{blocks[^1].Header.Number}");
+        }
+
+        Assert.True(expected == string.Join(' ', written), $"{proves}: {string.Join(' ', written)}");
+        Assert.Equal(Chain[5 * Run], fill.Parent);
+    }
+
+    [Theory]
+    [InlineData("empty bodies: four runs a write", 0, 4 * Run)]
+    [InlineData("100 KB bodies: a quarter of five runs, under two: a run a write", 100 * 1024, 5 * Run / 4)]
+    public void A_write_takes_a_quarter_of_the_window_and_at_least_a_run(string proves, int bodyBytes, int expected)
+    {
+        var fill = new FillState(Chain[0], Chain[2_999]);
+        var first = fill.Assign(Peers("a"), _ => true, Skeleton);
+        var body = bodyBytes == 0 ? GeneratedChain.EmptyBody : GeneratedChain.EmptyBody with { Transactions = [new byte[bodyBytes]] };
+        fill.Receive(FetchResult.Served(first.Runs[0].Peer, first.Runs[0].Run, [.. first.Runs[0].Run.Select(h => new Block(h, body))], TimeSpan.FromMilliseconds(1)));
+
+        Assert.True(expected == fill.BlocksPerWrite, $"{proves}: {fill.BlocksPerWrite}");
+    }
+
     public static TheoryData<string, string, string, string, string> AnswerCases => new()
     {
         // proves, the answer to a's run 1-128, runs written then, idle peers next, runs handed out next
@@ -200,7 +248,7 @@ public sealed class FillStateTests
     private static string WriteAll(FillState fill)
     {
         var written = new List<string>();
-        while (fill.TakeNextToWrite() is { } blocks)
+        while (fill.TakeNextToWrite(maxBlocks: 1) is { } blocks) // a run at a time: the ranges show the runs
         {
             Assert.Equal(fill.Parent.Hash, blocks[0].Header.ParentHash);
             fill.Written(blocks[^1].Header);
