@@ -48,6 +48,9 @@ public sealed partial class Backfiller(
     /// </summary>
     public const long BytesAhead = 64L * 1024 * 1024;
 
+    /// <summary>Bodies one write (one chain store transaction) takes at most, by the size served so far: 8 MiB.</summary>
+    public const long BytesPerWrite = 8L * 1024 * 1024;
+
     private readonly InvalidBlocks _invalid = invalid ?? new InvalidBlocks();
     private readonly Lock _lock = new();
     private readonly FaultTracker _health = new("backfill", time, logger);

@@ -192,16 +192,23 @@ internal sealed class FillState
     }
 
     /// <summary>
-    /// Step 3: the fetched run that hangs off <see cref="Parent"/>, with the fetched runs that continue it while they
-    /// keep the total within <paramref name="maxBlocks"/>, taken out of the state as one list; null while the run
-    /// above the parent is still to ask or in flight, whatever has arrived above it. The caller writes them (one
-    /// transaction: fewer commits when runs queue up behind the writer) and reports <see cref="Written"/>.
+    /// Step 3: the fetched blocks that hang off <see cref="Parent"/>, at most <paramref name="maxBlocks"/>, taken out of
+    /// the state as one list: the run above the parent (its first <paramref name="maxBlocks"/> when it is longer; the
+    /// rest waits for the next write) and the fetched runs that continue it while the total stays within the cap;
+    /// null while the run above the parent is still to ask or in flight, whatever has arrived above it. The caller
+    /// writes them in one transaction (fewer commits when runs queue up behind the writer) and reports
+    /// <see cref="Written"/>.
     /// </summary>
     public List<Block>? TakeNextToWrite(int maxBlocks)
     {
         if (!_fetched.Remove(Parent.Number + 1, out var blocks))
         {
             return null;
+        }
+        if (blocks.Count > maxBlocks)
+        {
+            _fetched[blocks[maxBlocks].Header.Number] = blocks[maxBlocks..]; // the rest is the next write's
+            blocks.RemoveRange(maxBlocks, blocks.Count - maxBlocks);
         }
         while (_fetched.TryGetValue(blocks[^1].Header.Number + 1, out var next) && blocks.Count + next.Count <= maxBlocks)
         {
@@ -212,10 +219,17 @@ internal sealed class FillState
     }
 
     /// <summary>
-    /// Blocks one write may take (<see cref="TakeNextToWrite"/>): a quarter of the window, at least a run: four runs of
-    /// empty blocks, one run of mainnet-sized ones, so a transaction's pages stay a small part of the memory bound.
+    /// Blocks one write may take (<see cref="TakeNextToWrite"/>): as many as hold <see cref="Backfiller.BytesPerWrite"/>
+    /// of bodies by the size served so far, at least <see cref="MinBlocksPerWrite"/>, at most a quarter of the window:
+    /// four runs of empty blocks, ~80 mainnet-sized ones. LiteDB holds a transaction's pages in its cache until the
+    /// commit, and its cache does not give memory back: the cap bounds what a write adds to the node's memory.
     /// </summary>
-    public int BlocksPerWrite => (int)Math.Max((ulong)Backfiller.BatchSize, WindowBlocks / 4);
+    public int BlocksPerWrite => (int)(_bytesPerBlock <= 0
+        ? Window / 4
+        : Math.Clamp((ulong)(Backfiller.BytesPerWrite / _bytesPerBlock), MinBlocksPerWrite, Window / 4));
+
+    /// <summary>The fewest blocks a write takes however large they are (a write of one 16 MB block still happens).</summary>
+    private const ulong MinBlocksPerWrite = 16;
 
     /// <summary>Step 3: blocks up to <paramref name="head"/> are written; the next run written hangs off it.</summary>
     public void Written(BlockHeader head)

@@ -135,7 +135,7 @@ public sealed class FillStateTests
         // proves, blocks a write may take, writes after five queued runs are released by the lowest
         { "runs queued behind the writer go out as one write up to the cap", 3 * Run, "1-384 385-640" },
         { "a run that would pass the cap waits for the next write", (2 * Run) + 1, "1-256 257-512 513-640" },
-        { "the run above the parent is taken whole even past the cap", 1, "1-128 129-256 257-384 385-512 513-640" },
+        { "a run longer than the cap is written in parts", Run / 2, "1-64 65-128 129-192 193-256 257-320 321-384 385-448 449-512 513-576 577-640" },
     };
 
     [Theory]
@@ -166,9 +166,10 @@ public sealed class FillStateTests
     }
 
     [Theory]
-    [InlineData("empty bodies: four runs a write", 0, 4 * Run)]
-    [InlineData("100 KB bodies: a quarter of five runs, under two: a run a write", 100 * 1024, 5 * Run / 4)]
-    public void A_write_takes_a_quarter_of_the_window_and_at_least_a_run(string proves, int bodyBytes, int expected)
+    [InlineData("empty bodies: a quarter of the window, four runs", 0, 4 * Run)]
+    [InlineData("100 KB bodies: 8 MiB of them", 100 * 1024, 81)]
+    [InlineData("1 MB bodies: never fewer than 16", 1024 * 1024, 16)]
+    public void A_write_takes_the_blocks_that_hold_8_MiB_of_bodies_within_a_quarter_of_the_window(string proves, int bodyBytes, int expected)
     {
         var fill = new FillState(Chain[0], Chain[2_999]);
         var first = fill.Assign(Peers("a"), _ => true, Skeleton);
@@ -248,7 +249,7 @@ public sealed class FillStateTests
     private static string WriteAll(FillState fill)
     {
         var written = new List<string>();
-        while (fill.TakeNextToWrite(maxBlocks: 1) is { } blocks) // a run at a time: the ranges show the runs
+        while (fill.TakeNextToWrite(maxBlocks: Run) is { } blocks) // a run at a time: the ranges show the runs
         {
             Assert.Equal(fill.Parent.Hash, blocks[0].Header.ParentHash);
             fill.Written(blocks[^1].Header);
