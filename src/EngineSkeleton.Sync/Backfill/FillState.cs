@@ -221,8 +221,8 @@ internal sealed class FillState
     /// <summary>
     /// Blocks one write may take (<see cref="TakeNextToWrite"/>): as many as hold <see cref="Backfiller.BytesPerWrite"/>
     /// of bodies by the size served so far, at least <see cref="MinBlocksPerWrite"/>, at most a quarter of the window:
-    /// four runs of empty blocks, ~80 mainnet-sized ones. LiteDB holds a transaction's pages in its cache until the
-    /// commit, and its cache does not give memory back: the cap bounds what a write adds to the node's memory.
+    /// four runs of empty blocks, ~80 mainnet-sized ones. LiteDB holds a transaction's dirty pages in memory until the
+    /// commit: the cap bounds what a write holds by size, not by count.
     /// </summary>
     public int BlocksPerWrite => (int)(_bytesPerBlock <= 0
         ? Window / 4
