@@ -91,10 +91,7 @@ public sealed class FillStateTests
     [InlineData("1 MB bodies: never fewer than two runs", 1024 * 1024, 2)]
     public void Large_bodies_shrink_the_window_to_the_bytes_held_ahead(string proves, int bodyBytes, int runsAhead)
     {
-        var fill = new FillState(Chain[0], Chain[2_999]);
-        var first = fill.Assign(Peers("a"), _ => true, Skeleton);
-        var body = bodyBytes == 0 ? GeneratedChain.EmptyBody : GeneratedChain.EmptyBody with { Transactions = [new byte[bodyBytes]] };
-        fill.Receive(FetchResult.Served(first.Runs[0].Peer, first.Runs[0].Run, [.. first.Runs[0].Run.Select(h => new Block(h, body))], TimeSpan.FromMilliseconds(1)));
+        var fill = AfterFirstRunServed(bodyBytes);
         Assert.Equal("1-128", WriteAll(fill));
 
         var next = fill.Assign(Peers(Ids(Backfiller.MaxRunsAhead + 4)), _ => true, Skeleton);
@@ -171,10 +168,7 @@ public sealed class FillStateTests
     [InlineData("1 MB bodies: never fewer than 16", 1024 * 1024, 16)]
     public void A_write_takes_the_blocks_that_hold_8_MiB_of_bodies_within_a_quarter_of_the_window(string proves, int bodyBytes, int expected)
     {
-        var fill = new FillState(Chain[0], Chain[2_999]);
-        var first = fill.Assign(Peers("a"), _ => true, Skeleton);
-        var body = bodyBytes == 0 ? GeneratedChain.EmptyBody : GeneratedChain.EmptyBody with { Transactions = [new byte[bodyBytes]] };
-        fill.Receive(FetchResult.Served(first.Runs[0].Peer, first.Runs[0].Run, [.. first.Runs[0].Run.Select(h => new Block(h, body))], TimeSpan.FromMilliseconds(1)));
+        var fill = AfterFirstRunServed(bodyBytes);
 
         Assert.True(expected == fill.BlocksPerWrite, $"{proves}: {fill.BlocksPerWrite}");
     }
@@ -234,6 +228,16 @@ public sealed class FillStateTests
         var start = FillState.ForkPoint(subchain, localHead, n => n <= localHead ? local[n].Hash : null, n => n >= tail && n <= head ? skeleton[n] : null);
 
         Assert.True(expected == start, $"{proves}: {start}");
+    }
+
+    /// <summary>A fill whose first run (1–128) was served with bodies of <paramref name="bodyBytes"/> (0: empty), not yet written.</summary>
+    private static FillState AfterFirstRunServed(int bodyBytes)
+    {
+        var fill = new FillState(Chain[0], Chain[2_999]);
+        var first = fill.Assign(Peers("a"), _ => true, Skeleton).Runs[0];
+        var body = bodyBytes == 0 ? GeneratedChain.EmptyBody : GeneratedChain.EmptyBody with { Transactions = [new byte[bodyBytes]] };
+        fill.Receive(FetchResult.Served(first.Peer, first.Run, [.. first.Run.Select(h => new Block(h, body))], TimeSpan.FromMilliseconds(1)));
+        return fill;
     }
 
     private static BlockHeader? Skeleton(ulong number) => number < (ulong)Chain.Length ? Chain[number] : null;
