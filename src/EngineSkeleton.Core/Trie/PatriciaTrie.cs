@@ -32,7 +32,63 @@ internal sealed class PatriciaTrie
     }
 
     /// <summary>keccak256 of the root node's encoding; <see cref="Keccak256.EmptyTrieRoot"/> when empty.</summary>
-    public Hash256 RootHash() => _root is null ? Keccak256.EmptyTrieRoot : Keccak256.Hash(Encode(_root));
+    public Hash256 RootHash() => _root is null ? Keccak256.EmptyTrieRoot : Keccak256.Hash(Encode(_root, LeafReferences(_root)));
+
+    /// <summary>
+    /// How the parents of the trie's leaves hold them, all hashed in one go (<see cref="Keccak256.HashAll"/>, four at
+    /// a time): a block's transactions or receipts trie is mostly its leaves, so most of its hashing is theirs. The
+    /// root is not among them (it is hashed, not referenced).
+    /// </summary>
+    private static Dictionary<Node, byte[]> LeafReferences(Node root)
+    {
+        var leaves = new List<Leaf>();
+        CollectLeaves(root, leaves, isRoot: true);
+        var references = new Dictionary<Node, byte[]>(leaves.Count, ReferenceEqualityComparer.Instance);
+        var hashed = new List<(Leaf Leaf, byte[] Encoding)>(leaves.Count);
+        foreach (var leaf in leaves)
+        {
+            var encoded = Encode(leaf, references);
+            if (encoded.Length < Hash256.Size)
+            {
+                references[leaf] = encoded;
+            }
+            else
+            {
+                hashed.Add((leaf, encoded));
+            }
+        }
+        var hashes = new Hash256[hashed.Count];
+        Keccak256.HashAll([.. hashed.Select(h => h.Encoding)], hashes);
+        for (var i = 0; i < hashed.Count; i++)
+        {
+            references[hashed[i].Leaf] = HashReference(hashes[i]);
+        }
+        return references;
+    }
+
+    private static void CollectLeaves(Node node, List<Leaf> leaves, bool isRoot)
+    {
+        switch (node)
+        {
+            case Leaf leaf when !isRoot:
+                leaves.Add(leaf);
+                break;
+            case Extension extension:
+                CollectLeaves(extension.Child, leaves, isRoot: false);
+                break;
+            case Branch branch:
+                foreach (var child in branch.Children)
+                {
+                    if (child is not null)
+                    {
+                        CollectLeaves(child, leaves, isRoot: false);
+                    }
+                }
+                break;
+            default:
+                break;
+        }
+    }
 
     private static Node Insert(Node? node, ReadOnlySpan<byte> path, byte[] value) => node switch
     {
@@ -101,22 +157,22 @@ internal sealed class PatriciaTrie
         }
     }
 
-    private static byte[] Encode(Node node) => node switch
+    private static byte[] Encode(Node node, Dictionary<Node, byte[]> known) => node switch
     {
         Leaf leaf => EncodePair(CompactPath(leaf.Path, isLeaf: true), RlpWriter.EncodeBytes(leaf.Value)),
-        Extension extension => EncodePair(CompactPath(extension.Path, isLeaf: false), Reference(extension.Child)),
-        Branch branch => EncodeBranch(branch),
+        Extension extension => EncodePair(CompactPath(extension.Path, isLeaf: false), Reference(extension.Child, known)),
+        Branch branch => EncodeBranch(branch, known),
         _ => throw new InvalidOperationException($"unknown node type {node.GetType().Name}"),
     };
 
     /// <summary>A branch is the list of its 16 child references (0x80 where none) and its value (0x80 if none).</summary>
-    private static byte[] EncodeBranch(Branch branch)
+    private static byte[] EncodeBranch(Branch branch, Dictionary<Node, byte[]> known)
     {
         var items = new byte[17][];
         var payload = 0;
         for (var i = 0; i < 16; i++)
         {
-            items[i] = branch.Children[i] is { } child ? Reference(child) : EmptyString;
+            items[i] = branch.Children[i] is { } child ? Reference(child, known) : EmptyString;
             payload += items[i].Length;
         }
         items[16] = branch.Value is { } value ? RlpWriter.EncodeBytes(value) : EmptyString;
@@ -133,17 +189,25 @@ internal sealed class PatriciaTrie
 
     private static readonly byte[] EmptyString = [0x80];
 
-    /// <summary>How a parent holds a child: inline if its encoding is under 32 bytes, else its hash.</summary>
-    private static byte[] Reference(Node child)
+    /// <summary>
+    /// How a parent holds a child: inline if its encoding is under 32 bytes, else its hash; a leaf's from
+    /// <paramref name="known"/>.
+    /// </summary>
+    private static byte[] Reference(Node child, Dictionary<Node, byte[]> known)
     {
-        var encoded = Encode(child);
-        if (encoded.Length < Hash256.Size)
+        if (known.TryGetValue(child, out var reference))
         {
-            return encoded;
+            return reference;
         }
+        var encoded = Encode(child, known);
+        return encoded.Length < Hash256.Size ? encoded : HashReference(Keccak256.Hash(encoded));
+    }
+
+    private static byte[] HashReference(Hash256 hash)
+    {
         var reference = new byte[RlpWriter.LengthOfHash256];
         var writer = new RlpWriter(reference);
-        writer.WriteHash256(Keccak256.Hash(encoded));
+        writer.WriteHash256(hash);
         return reference;
     }
 
