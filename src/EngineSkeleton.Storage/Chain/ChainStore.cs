@@ -441,7 +441,7 @@ public sealed class ChainStore : IDisposable
     {
         var (number, hash) = (block.Header.Number, block.Header.Hash);
         var key = HashIndex.BlockKey(number, hash);
-        if (_index.HoldsOpen(number, hash) ?? _blocks.FindById(key) is not null)
+        if (_index.HoldsOpen(number, hash) ?? (_blocks.FindById(key) is not null))
         {
             return;
         }
