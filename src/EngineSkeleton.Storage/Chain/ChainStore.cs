@@ -7,9 +7,11 @@ namespace EngineSkeleton.Storage.Chain;
 /// <summary>
 /// The node's chain in LiteDB (<c>chain.db</c> under the datadir): blocks keyed by number‖hash, so a chain written
 /// forward appends at the end of the index (docs/decisions.md, Storage at mainnet scale); the hash → number index
-/// (<see cref="HashIndex"/>); the canonical number → hash index; and the forkchoice pointers. Every change is one
-/// LiteDB transaction, so a kill -9 leaves either the old or the new state. Writers are serialized here; readers go
-/// straight to LiteDB (thread-safe), the header cache or the hash index.
+/// (<see cref="HashIndex"/>); the canonical number → hash index; and the forkchoice pointers. Canonical blocks the
+/// caller says can no longer leave the chain are written instead to append-only files beside it
+/// (<see cref="FrozenBlocks"/>), which are then their canonical index too. Every change is one LiteDB transaction (the
+/// frozen files' committed length in it), so a kill -9 leaves either the old or the new state. Writers are serialized
+/// here; readers go straight to LiteDB (thread-safe), the frozen files, the header cache or the hash index.
 /// </summary>
 public sealed class ChainStore : IDisposable
 {
@@ -22,12 +24,16 @@ public sealed class ChainStore : IDisposable
     private const string Genesis = "genesis";
     private const string FormatEntry = "format";
     private const string Closed = "closed";
+    private const string Frozen = "frozen";
 
     /// <summary>
     /// The layout this build writes and reads. 1 (no format entry) keyed blocks by hash, which made every write land at
-    /// a random place in the index: a store of that layout is refused, not converted.
+    /// a random place in the index: a store of that layout is refused, not converted. 2 had no frozen files: it is read
+    /// as a store with none frozen, and marked 3 at open so that a build without them no longer opens it.
     /// </summary>
-    private const int Format = 2;
+    private const int Format = 3;
+
+    private const int FormatWithoutFrozen = 2;
 
     /// <summary>Blocks an epoch of the hash index, as a power of two: 65,536 (docs/decisions.md).</summary>
     private const int EpochBits = 16;
@@ -41,6 +47,7 @@ public sealed class ChainStore : IDisposable
     private ILiteCollection<BsonDocument> _hashes;
     private ILiteCollection<BsonDocument> _blooms;
     private readonly HashIndex _index;
+    private readonly FrozenBlocks _frozen;
 
     /// <summary>The index side of the write transaction in progress; null outside one. Under the write lock.</summary>
     private HashIndex.Stage? _stage;
@@ -63,13 +70,17 @@ public sealed class ChainStore : IDisposable
         _db = opened.Database;
         _fileLock = opened.Lock;
         (_blocks, _canonical, _meta, _hashes, _blooms) = Collections(_db);
+        FrozenBlocks? frozen = null;
         try
         {
             _index = new HashIndex(ReadFormat(epochBits));
-            _index.Load(ReadClosed(), _blocks, _blooms);
+            _frozen = frozen = path is null ? FrozenBlocks.InMemory() : FrozenBlocks.Open(path);
+            LoadFrozen();
+            _index.Load(ReadClosed(), _blocks, _blooms, FrozenHashes);
         }
         catch
         {
+            frozen?.Dispose();
             _db.Dispose();
             _fileLock.Dispose();
             throw;
@@ -90,6 +101,15 @@ public sealed class ChainStore : IDisposable
 
     /// <summary>The hash index's newest closed epoch (−1: none): tests see that their writes closed epochs.</summary>
     internal long ClosedEpochs => _index.ClosedThrough;
+
+    /// <summary>Blocks in the frozen files: tests see that a write froze them.</summary>
+    internal long FrozenCount => _frozen.Count;
+
+    /// <summary>
+    /// The highest block that can never leave the canonical chain by this store's layout: the newest frozen block, or
+    /// the anchor while none is. A head that branches off below it is refused as a too-deep reorg.
+    /// </summary>
+    public ulong FrozenThrough => _frozen.Tip ?? AnchorHeader.Number;
 
     /// <summary>The canonical head; the genesis (or checkpoint) until something else becomes canonical.</summary>
     public BlockHeader HeadHeader => _head ?? throw new InvalidOperationException("chain store has no genesis yet");
@@ -147,6 +167,10 @@ public sealed class ChainStore : IDisposable
                 _anchor = GetHeader(known) ?? throw new StoreException("chain store is corrupt: anchor block missing");
                 _safe = ReadMeta(Safe);
                 _finalized = ReadMeta(Finalized);
+                if (_frozen.First == 0)
+                {
+                    _frozen.Start(_anchor.Number + 1); // layout 2 kept no frozen entry; the first freeze writes one
+                }
                 return;
             }
             Transact(() =>
@@ -154,6 +178,7 @@ public sealed class ChainStore : IDisposable
                 _meta.Upsert(new BsonDocument { ["_id"] = FormatEntry, ["version"] = Format, ["epochBits"] = _index.EpochBits });
                 _stage!.ClosedThrough = _index.EpochOf(anchor.Header.Number) - 1; // nothing below the anchor is ever held
                 PutClosed();
+                PutFrozen(anchor.Header.Number + 1, 0, 0); // the anchor's child is the first block that can be frozen
                 PutBlock(anchor);
                 PutCanonical(anchor.Header.Number, anchor.Header.Hash, fresh: true);
                 PutMeta(Genesis, anchor.Header.Hash);
@@ -161,6 +186,7 @@ public sealed class ChainStore : IDisposable
             });
             _head = anchor.Header;
             _anchor = anchor.Header;
+            _frozen.Start(anchor.Header.Number + 1);
         }
     }
 
@@ -187,15 +213,13 @@ public sealed class ChainStore : IDisposable
     public BlockBody? GetBody(Hash256 hash)
     {
         EnsureOpen();
-        var doc = FindBlock(hash);
-        return doc is null ? null : BlockBody.Decode(doc["body"].AsBinary);
+        return FindBlock(hash) is { } block ? BlockBody.Decode(block.Body) : null;
     }
 
     public Block? GetBlock(Hash256 hash)
     {
         EnsureOpen();
-        var doc = FindBlock(hash);
-        return doc is null ? null : new Block(BlockHeader.Decode(doc["header"].AsBinary), BlockBody.Decode(doc["body"].AsBinary));
+        return FindBlock(hash) is { } block ? new Block(BlockHeader.Decode(block.Header), BlockBody.Decode(block.Body)) : null;
     }
 
     public Hash256? GetCanonicalHash(ulong number)
@@ -204,9 +228,7 @@ public sealed class ChainStore : IDisposable
         {
             return null;
         }
-        EnsureOpen();
-        var doc = _canonical.FindById((long)number);
-        return doc is null ? null : new Hash256(doc["hash"].AsBinary);
+        return GetCanonicalHashUnbounded(number);
     }
 
     /// <summary>Two seeks: the canonical index, then the block by its key.</summary>
@@ -252,6 +274,11 @@ public sealed class ChainStore : IDisposable
                 return; // a consensus client repeats its forkchoice every slot: nothing to write
             }
             var branch = BranchOff(head);
+            var forkNumber = branch.Count == 0 ? head.Number : branch[^1].Number - 1;
+            if (forkNumber < FrozenThrough)
+            {
+                throw new InvalidOperationException($"head {head.Number} {head.Hash} would take frozen block {forkNumber + 1} off the canonical chain");
+            }
             Transact(() =>
             {
                 MakeCanonical(oldHead, head, branch);
@@ -289,11 +316,13 @@ public sealed class ChainStore : IDisposable
 
     /// <summary>
     /// <see cref="WriteCanonical"/>, answering <see cref="CanonicalWrite.BelowFinalized"/> and writing nothing when the
-    /// first block's parent meets the canonical chain below the finalized block (finalized blocks never leave the
-    /// canonical chain, docs/sync.md, Backfill). The check is made under the write lock, with the write: a finalized
-    /// block moved by forkchoiceUpdated between a caller's own check and its write is still seen.
+    /// first block's parent meets the canonical chain below the finalized block or below <see cref="FrozenThrough"/>
+    /// (finalized blocks never leave the canonical chain, docs/sync.md, Backfill). The check is made under the write
+    /// lock, with the write: a finalized block moved by forkchoiceUpdated between a caller's own check and its write is
+    /// still seen. Blocks numbered at most <paramref name="freezeThrough"/> — the caller's word that they can no longer
+    /// leave the chain — go to the frozen files when the run continues a head that is itself frozen (or the anchor).
     /// </summary>
-    public CanonicalWrite TryWriteCanonical(IReadOnlyList<Block> blocks)
+    public CanonicalWrite TryWriteCanonical(IReadOnlyList<Block> blocks, ulong freezeThrough = 0)
     {
         ArgumentNullException.ThrowIfNull(blocks);
         ArgumentOutOfRangeException.ThrowIfZero(blocks.Count);
@@ -305,20 +334,39 @@ public sealed class ChainStore : IDisposable
                 ?? throw new InvalidOperationException($"parent {blocks[0].Header.ParentHash} of block {blocks[0].Header.Number} is not stored");
             var branch = BranchOff(parent);
             var forkNumber = branch.Count == 0 ? parent.Number : branch[^1].Number - 1;
-            if (_finalized is { } f && GetHeader(f) is { } finalized && finalized.Number > forkNumber)
+            if ((_finalized is { } f && GetHeader(f) is { } finalized && finalized.Number > forkNumber) || forkNumber < FrozenThrough)
             {
                 return CanonicalWrite.BelowFinalized;
             }
+            var frozen = 0;
+            if (branch.Count == 0 && parent.Hash == oldHead.Hash && oldHead.Number == FrozenThrough)
+            {
+                while (frozen < blocks.Count && blocks[frozen].Header.Number <= freezeThrough)
+                {
+                    frozen++;
+                }
+            }
             Transact(() =>
             {
-                foreach (var block in blocks)
-                {
-                    PutBlock(block);
-                }
-                MakeCanonical(oldHead, head, branch);
                 for (var i = 0; i < blocks.Count; i++)
                 {
+                    if (i < frozen)
+                    {
+                        FreezeBlock(blocks[i]);
+                    }
+                    else
+                    {
+                        PutBlock(blocks[i]);
+                    }
+                }
+                MakeCanonical(oldHead, head, branch);
+                for (var i = frozen; i < blocks.Count; i++)
+                {
                     PutCanonical(blocks[i].Header.Number, blocks[i].Header.Hash, fresh: blocks[i].Header.Number > oldHead.Number);
+                }
+                if (frozen > 0)
+                {
+                    PutFrozen(_frozen.First, _frozen.Count + _frozen.StagedCount, _frozen.StagedDataLength);
                 }
                 CloseEpochs(head);
             });
@@ -356,6 +404,7 @@ public sealed class ChainStore : IDisposable
 
     public void Dispose()
     {
+        _frozen.Dispose();
         _db.Dispose();
         _fileLock.Dispose();
     }
@@ -392,6 +441,10 @@ public sealed class ChainStore : IDisposable
 
     private Hash256? GetCanonicalHashUnbounded(ulong number)
     {
+        if (_frozen.HashAt(number) is { } frozen)
+        {
+            return frozen;
+        }
         EnsureOpen();
         var doc = _canonical.FindById((long)number);
         return doc is null ? null : new Hash256(doc["hash"].AsBinary);
@@ -413,12 +466,12 @@ public sealed class ChainStore : IDisposable
 
     private BlockHeader? ReadHeader(ulong number, Hash256 hash)
     {
-        var doc = _blocks.FindById(HashIndex.BlockKey(number, hash));
-        if (doc is null)
+        var bytes = _frozen.ReadHeader(number, hash) ?? _blocks.FindById(HashIndex.BlockKey(number, hash))?["header"].AsBinary;
+        if (bytes is null)
         {
             return null;
         }
-        var header = BlockHeader.Decode(doc["header"].AsBinary);
+        var header = BlockHeader.Decode(bytes);
         _headers.Add(header);
         return header;
     }
@@ -430,8 +483,33 @@ public sealed class ChainStore : IDisposable
     private BlockHeader? ParentOf(BlockHeader header) =>
         (header.Number > 0 ? HeaderAt(header.Number - 1, header.ParentHash) : null) ?? GetHeader(header.ParentHash);
 
-    private BsonDocument? FindBlock(Hash256 hash) =>
-        _index.Find(hash, _hashes) is { } number ? _blocks.FindById(HashIndex.BlockKey(number, hash)) : null;
+    /// <summary>A stored block's header and body RLP: from the frozen files when it is there, else from <c>blocks</c>.</summary>
+    private (byte[] Header, byte[] Body)? FindBlock(Hash256 hash)
+    {
+        if (_index.Find(hash, _hashes) is not { } number)
+        {
+            return null;
+        }
+        if (_frozen.Read(number, hash) is { } frozen)
+        {
+            return frozen;
+        }
+        return _blocks.FindById(HashIndex.BlockKey(number, hash)) is { } doc ? (doc["header"].AsBinary, doc["body"].AsBinary) : null;
+    }
+
+    /// <summary>
+    /// Inside a transaction: appends a canonical block to the frozen files (it may also be in <c>blocks</c>, stored by
+    /// newPayload before the backfill reached it: the frozen copy is the one read) and indexes its hash unless it is.
+    /// </summary>
+    private void FreezeBlock(Block block)
+    {
+        var (number, hash) = (block.Header.Number, block.Header.Hash);
+        _frozen.Append(number, hash, block.Header.EncodedBytes(), block.Body.Encode());
+        if (_index.HoldsOpen(number, hash) != true)
+        {
+            _stage!.Add(number, hash); // a closed epoch's merge skips a hash it holds
+        }
+    }
 
     /// <summary>
     /// Inside a transaction: inserts the block unless it is stored (a block's bytes follow from its hash, so a stored
@@ -469,6 +547,26 @@ public sealed class ChainStore : IDisposable
 
     private long ReadClosed() => _meta.FindById(Closed)?["epoch"].AsInt64 ?? -1;
 
+    /// <summary>Inside a transaction: the frozen files' state as this transaction leaves them.</summary>
+    private void PutFrozen(ulong first, long count, long dataLength) =>
+        _meta.Upsert(new BsonDocument { ["_id"] = Frozen, ["first"] = (long)first, ["count"] = count, ["data"] = dataLength });
+
+    /// <summary>The frozen files cut back to what the file says was committed (none before the store is initialized).</summary>
+    private void LoadFrozen()
+    {
+        if (_meta.FindById(Frozen) is { } frozen)
+        {
+            _frozen.Load((ulong)frozen["first"].AsInt64, frozen["count"].AsInt64, frozen["data"].AsInt64);
+        }
+        else
+        {
+            _frozen.Load(0, 0, 0); // a fresh store, or one of layout 2: Initialize starts the files at the anchor's child
+        }
+    }
+
+    /// <summary>The frozen blocks' hashes from the hash index's first open epoch up: they are in no LiteDB key.</summary>
+    private IEnumerable<(Hash256 Hash, ulong Number)> FrozenHashes(ulong from) => _frozen.HashesFrom(from);
+
     /// <summary>
     /// The store's layout: this build's (its epoch size is the file's), or none for a fresh store. A store of
     /// another layout is refused with one line.
@@ -484,9 +582,15 @@ public sealed class ChainStore : IDisposable
             }
             return freshEpochBits;
         }
-        if (format["version"].AsInt32 != Format)
+        var version = format["version"].AsInt32;
+        if (version == FormatWithoutFrozen)
         {
-            throw new StoreException($"chain store {_path} is in layout {format["version"].AsInt32}, this node reads layout {Format}; use a fresh --datadir");
+            format["version"] = Format; // read as a store with nothing frozen; a build that cannot read frozen files refuses it from now on
+            _meta.Upsert(format);
+        }
+        else if (version != Format)
+        {
+            throw new StoreException($"chain store {_path} is in layout {version}, this node reads layout {Format}; use a fresh --datadir");
         }
         return format["epochBits"].AsInt32;
     }
@@ -528,12 +632,15 @@ public sealed class ChainStore : IDisposable
         try
         {
             write();
+            _frozen.Flush(); // on disk before the commit that counts it
             BeforeCommit?.Invoke();
             _db.Commit();
             _stage.Apply();
+            _frozen.Commit();
         }
         catch (Exception e)
         {
+            _frozen.Discard();
             StoreErrors.Rollback(_db);
             if (StoreErrors.Environment(e, "chain store", _path) is { } environment)
             {
@@ -581,7 +688,8 @@ public sealed class ChainStore : IDisposable
             throw environment;
         }
         (_blocks, _canonical, _meta, _hashes, _blooms) = Collections(_db);
-        _index.Load(ReadClosed(), _blocks, _blooms); // a commit the disk refused after its log write is in the file
+        LoadFrozen();
+        _index.Load(ReadClosed(), _blocks, _blooms, FrozenHashes); // a commit the disk refused after its log write is in the file
         _broken = false;
         if (ReadMeta(Head) is { } head && GetHeader(head) is { } header)
         {

@@ -8,7 +8,7 @@ namespace EngineSkeleton.Storage.Chain;
 /// The chain store's hash → number index, kept out of random order (docs/decisions.md, Storage at mainnet scale).
 /// Blocks are grouped in epochs of 2^<see cref="EpochBits"/> numbers. The open epochs (the head's, the one before it,
 /// and any above the head) live in memory and are rebuilt at open from <c>blocks</c>' keys, which start with the
-/// number: the file holds everything a crash could lose. An epoch closes once the head is <see cref="OpenEpochs"/>
+/// number, and from the frozen files' records: the files hold everything a crash could lose. An epoch closes once the head is <see cref="OpenEpochs"/>
 /// epochs past it: its hashes are written once, sorted, into <c>hashes</c> (keyed epoch‖bucket, so the writes append
 /// at the end of the index), with a Bloom filter in <c>blooms</c>, in the transaction that moved the head. A block
 /// written into a closed epoch later (a side branch delivered late) is merged into its bucket and its epoch's filter.
@@ -56,13 +56,20 @@ internal sealed class HashIndex
 
     /// <summary>
     /// Reads the index back from the file: the closed epochs' filters, and the open epochs' hashes from the keys of
-    /// <paramref name="blocks"/> at and above the first open epoch (an index-only scan: no document is read).
+    /// <paramref name="blocks"/> at and above the first open epoch (an index-only scan: no document is read) and from
+    /// the frozen blocks there (<paramref name="frozenFrom"/>: their (hash, number) from a number up).
     /// </summary>
-    public void Load(long closedThrough, ILiteCollection<BsonDocument> blocks, ILiteCollection<BsonDocument> blooms)
+    public void Load(long closedThrough, ILiteCollection<BsonDocument> blocks, ILiteCollection<BsonDocument> blooms,
+        Func<ulong, IEnumerable<(Hash256 Hash, ulong Number)>> frozenFrom)
     {
         var closed = blooms.FindAll().Select(d => EpochBloom.FromBytes(d["_id"].AsInt64, d["bits"].AsBinary)).OrderByDescending(b => b.Epoch).ToArray();
         var open = new Dictionary<Hash256, ulong>();
-        var from = BlockKey((ulong)(closedThrough + 1) << EpochBits, Hash256.Zero);
+        var firstOpen = (ulong)(closedThrough + 1) << EpochBits;
+        foreach (var (hash, number) in frozenFrom(firstOpen))
+        {
+            open[hash] = number;
+        }
+        var from = BlockKey(firstOpen, Hash256.Zero);
         foreach (var doc in blocks.Query().Where("$._id >= @0", from).Select("$._id").ToDocuments())
         {
             var key = doc["_id"].AsBinary;

@@ -51,6 +51,13 @@ public sealed partial class Backfiller(
     /// <summary>Bodies one write (one chain store transaction) takes at most, by the size served so far: 8 MiB.</summary>
     public const long BytesPerWrite = 8L * 1024 * 1024;
 
+    /// <summary>
+    /// Blocks below the skeleton head past which no reorg is expected when the beacon node named no finalized block the
+    /// chain holds: geth's <c>params.FullImmutabilityThreshold</c> (90,000, ~12.5 days of 12 s slots), the bound its
+    /// downloader freezes blocks by in the same case. Blocks that deep are written to the frozen files.
+    /// </summary>
+    public const ulong ImmutabilityThreshold = 90_000;
+
     private readonly InvalidBlocks _invalid = invalid ?? new InvalidBlocks();
     private readonly Lock _lock = new();
     private readonly FaultTracker _health = new("backfill", time, logger);
@@ -182,7 +189,7 @@ public sealed partial class Backfiller(
     {
         try
         {
-            if (skeleton.LoadProgress() is not { Subchains: [var subchain] } || skeleton.GetHeader(subchain.Head) is not { } target)
+            if (skeleton.LoadProgress() is not { Subchains: [var subchain] } progress || skeleton.GetHeader(subchain.Head) is not { } target)
             {
                 return;
             }
@@ -208,16 +215,17 @@ public sealed partial class Backfiller(
             }
             if (start.Number < head.Number)
             {
-                if (chain.FinalizedHash is { } f && chain.GetHeader(f) is { } finalized && finalized.Number > start.Number)
+                var finalizedNumber = chain.FinalizedHash is { } f && chain.GetHeader(f) is { } finalized ? finalized.Number : 0;
+                if (Math.Max(finalizedNumber, chain.FrozenThrough) > start.Number)
                 {
                     _invalid.AddTooDeep(target.Hash);
-                    Log.TooDeepReorg(logger, target.Number, target.Hash, start.Number, finalized.Number);
+                    Log.TooDeepReorg(logger, target.Number, target.Hash, start.Number, Math.Max(finalizedNumber, chain.FrozenThrough));
                     AfterRefusal?.Invoke(target, FillRefusal.TooDeepReorg);
                     return;
                 }
                 Log.Reorg(logger, head.Number, head.Hash, start.Number, target.Number, target.Hash);
             }
-            await FillFromAsync(new FillState(start, target), token).ConfigureAwait(false);
+            await FillFromAsync(new FillState(start, target), FreezeThrough(progress.Finalized, target.Number), token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -229,7 +237,7 @@ public sealed partial class Backfiller(
     /// is bad, the finalized block leaves the branch, the skeleton stops hanging together, no peer is left to ask, or
     /// the fill is cancelled; the next resume carries on from the canonical head. The I/O is here, the decisions there.
     /// </summary>
-    private async Task FillFromAsync(FillState fill, CancellationToken token)
+    private async Task FillFromAsync(FillState fill, ulong freezeThrough, CancellationToken token)
     {
         var requests = new List<Task<FetchResult>>(MaxRunsAhead);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(token);
@@ -265,7 +273,7 @@ public sealed partial class Backfiller(
                     var (valid, error) = Validate(blocks, fill.Parent);
                     if (valid.Count > 0)
                     {
-                        if (chain.TryWriteCanonical(valid) == CanonicalWrite.BelowFinalized)
+                        if (chain.TryWriteCanonical(valid, freezeThrough) == CanonicalWrite.BelowFinalized)
                         {
                             // forkchoiceUpdated finalized a block this branch leaves since the fill started (the
                             // too-deep check in FillOnceAsync saw the old one): stop; the next resume starts from what
@@ -296,6 +304,14 @@ public sealed partial class Backfiller(
             await Task.WhenAll(requests).ConfigureAwait(false); // each fetch frees its peer; none throws
         }
     }
+
+    /// <summary>
+    /// The highest block a fill writes to the frozen files (docs/decisions.md, Frozen blocks): the finalized number the
+    /// beacon node announced, which the skeleton recorded, or else <see cref="ImmutabilityThreshold"/> below the target;
+    /// never above the target.
+    /// </summary>
+    internal static ulong FreezeThrough(ulong? finalized, ulong target) =>
+        Math.Min(target, finalized ?? (target > ImmutabilityThreshold ? target - ImmutabilityThreshold : 0));
 
     /// <summary>The peer's part of an answer: its rate when it served, its drop when it failed (docs/quality.md).</summary>
     private void Judge(FetchResult answer)

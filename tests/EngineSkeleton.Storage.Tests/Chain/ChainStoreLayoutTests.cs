@@ -160,12 +160,12 @@ public sealed class ChainStoreLayoutTests : IDisposable
         }
         using (var db = new LiteDatabase(new ConnectionString { Filename = DbPath, Connection = ConnectionType.Direct }))
         {
-            db.GetCollection("meta").Upsert(new BsonDocument { ["_id"] = "format", ["version"] = 3, ["epochBits"] = 16 });
+            db.GetCollection("meta").Upsert(new BsonDocument { ["_id"] = "format", ["version"] = 4, ["epochBits"] = 16 });
         }
 
         var error = Assert.Throws<StoreException>(() => ChainStore.Open(DbPath));
 
-        Assert.Contains("layout 3", error.Message, StringComparison.Ordinal);
+        Assert.Contains("layout 4", error.Message, StringComparison.Ordinal);
         Assert.Contains("use a fresh --datadir", error.Message, StringComparison.Ordinal);
     }
 
