@@ -203,7 +203,8 @@ internal sealed partial class NodeHost : IAsyncDisposable
         services.AddSingleton<IChainLink>(new ChainLink(store));
         services.AddSingleton<CheckpointFetcher>();
         services.AddSingleton<SkeletonSync>();
-        services.AddSingleton<IBeaconSync>(sp => new BeaconSync(sp.GetRequiredService<SkeletonSync>(), sp.GetRequiredService<PeerSet>(), h => store.GetHeader(h)?.Number, () => store.HeadHeader.Number));
+        services.AddSingleton<IBeaconSync>(sp => new BeaconSync(sp.GetRequiredService<SkeletonSync>(), sp.GetRequiredService<PeerSet>(),
+            h => store.GetHeader(h)?.Number, () => store.HeadHeader.Number, h => sp.GetRequiredService<PendingHeaders>().Get(h)?.Number));
         services.AddSingleton<InvalidBlocks>();
         services.AddSingleton<PendingHeaders>();
         services.AddSingleton<EngineLocks>();

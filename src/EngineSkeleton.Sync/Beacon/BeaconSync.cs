@@ -13,7 +13,13 @@ namespace EngineSkeleton.Sync.Beacon;
 /// <param name="peers">The peers headers by hash are asked of.</param>
 /// <param name="numberOf">The number of a block the local chain holds, or null if it holds none with that hash.</param>
 /// <param name="localHead">The canonical head's number: where a sync starts from (eth_syncing's startingBlock).</param>
-public sealed class BeaconSync(SkeletonSync skeleton, PeerSet peers, Func<Hash256, ulong?> numberOf, Func<ulong>? localHead = null) : IBeaconSync
+/// <param name="payloadNumberOf">
+/// The number of a payload newPayload brought whose parent is unknown (geth's remoteBlocks), or null: with
+/// <paramref name="numberOf"/>, what the announced finalized hash is resolved by. The skeleton records that number, and
+/// the backfill freezes the blocks at and below it (docs/decisions.md, Frozen blocks).
+/// </param>
+public sealed class BeaconSync(SkeletonSync skeleton, PeerSet peers, Func<Hash256, ulong?> numberOf, Func<ulong>? localHead = null,
+    Func<Hash256, ulong?>? payloadNumberOf = null) : IBeaconSync
 {
     private readonly Lock _lock = new();
     private Hash256? _announced;
@@ -30,7 +36,16 @@ public sealed class BeaconSync(SkeletonSync skeleton, PeerSet peers, Func<Hash25
                 (_announced, _announcedNumber) = (head.Hash, head.Number);
             }
         }
-        return skeleton.SyncAsync(head, finalized.IsZero ? null : numberOf(finalized), force);
+        return skeleton.SyncAsync(head, FinalizedNumber(head, finalized), force);
+    }
+
+    private ulong? FinalizedNumber(BlockHeader head, Hash256 finalized)
+    {
+        if (finalized.IsZero)
+        {
+            return null;
+        }
+        return finalized == head.Hash ? head.Number : numberOf(finalized) ?? payloadNumberOf?.Invoke(finalized);
     }
 
     public void Announce(Hash256 head, Hash256 finalized)
