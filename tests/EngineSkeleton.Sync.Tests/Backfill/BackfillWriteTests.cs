@@ -137,6 +137,73 @@ public sealed class BackfillWriteTests
         Assert.Null(await filler.SuspendAsync(CancellationToken.None).WaitAsync(Bound));
     }
 
+    [Fact]
+    public async Task A_fill_freezes_the_blocks_up_to_the_finalized_number_the_skeleton_recorded_and_keeps_the_rest_in_LiteDB()
+    {
+        var headers = GeneratedChain.Headers(301);
+        using var chain = ChainStore.OpenInMemory();
+        chain.Initialize(new Block(headers[0], GeneratedChain.EmptyBody));
+        using var skeleton = Skeleton(headers, tail: 1, head: 300, finalized: 200);
+        var peers = new PeerSet(TimeProvider.System);
+        peers.Add(new InProcessPeer("peer", headers, GeneratedChain.Bodies(headers)));
+        var filled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var filler = new Backfiller(chain, skeleton, peers, new BlockValidator(GeneratedChain.SpecFor(headers)), TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Backfiller>.Instance)
+        {
+            AfterRun = head =>
+            {
+                if (head.Number == 300)
+                {
+                    filled.TrySetResult();
+                }
+            },
+        };
+
+        filler.Resume();
+        await filled.Task.WaitAsync(Bound);
+        await filler.SuspendAsync(CancellationToken.None).WaitAsync(Bound);
+
+        Assert.Equal(200UL, chain.FrozenThrough);
+        Assert.Equal(200, chain.FrozenCount);
+        for (var n = 0; n <= 300; n++)
+        {
+            Assert.True(chain.GetCanonicalHash((ulong)n) == headers[n].Hash, $"block {n} canonical");
+            Assert.True(chain.GetBlock(headers[n].Hash)?.Header.Hash == headers[n].Hash, $"block {n} read back");
+        }
+    }
+
+    [Fact]
+    public async Task A_head_whose_branch_leaves_the_canonical_chain_below_the_frozen_blocks_is_refused_as_too_deep_a_reorg()
+    {
+        var (main, fork) = MainAndFork();
+        using var chain = ChainStore.OpenInMemory();
+        chain.Initialize(new Block(main[0], GeneratedChain.EmptyBody));
+        Assert.Equal(CanonicalWrite.Written, chain.TryWriteCanonical([.. Enumerable.Range(1, 300).Select(n => new Block(main[n], GeneratedChain.EmptyBody))], freezeThrough: 250));
+        using var skeleton = Skeleton(fork, tail: 201, head: 320);
+        var peers = new PeerSet(TimeProvider.System);
+        peers.Add(new InProcessPeer("fork", fork, GeneratedChain.Bodies(fork)));
+        var invalid = new InvalidBlocks();
+        var filler = new Backfiller(chain, skeleton, peers, new BlockValidator(GeneratedChain.SpecFor(main)), TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Backfiller>.Instance, invalid);
+        var refused = new TaskCompletionSource<FillRefusal>(TaskCreationOptions.RunContinuationsAsynchronously);
+        filler.AfterRefusal = (_, why) => refused.TrySetResult(why);
+
+        filler.Resume(); // nothing finalized: only the frozen blocks forbid the reorg
+        Assert.Equal(FillRefusal.TooDeepReorg, await refused.Task.WaitAsync(Bound));
+
+        Assert.True(invalid.IsTooDeep(fork[320].Hash));
+        Assert.Equal(main[300].Hash, chain.HeadHeader.Hash);
+        Assert.False(chain.HasBlock(fork[201].Hash));
+    }
+
+    [Theory]
+    [InlineData("the announced finalized number when there is one", 200UL, 300UL, 200UL)]
+    [InlineData("never above the target", 400UL, 300UL, 300UL)]
+    [InlineData("else 90,000 below the target (geth's FullImmutabilityThreshold)", null, 200_000UL, 110_000UL)]
+    [InlineData("nothing when the target is nearer the anchor than that", null, 89_999UL, 0UL)]
+    public void Blocks_are_frozen_up_to(string because, ulong? finalized, ulong target, ulong expected) =>
+        Assert.True(Backfiller.FreezeThrough(finalized, target) == expected, because);
+
     /// <summary>A main chain 0..300 and a branch 0..320 sharing its blocks 0..200.</summary>
     private static (IReadOnlyList<BlockHeader> Main, IReadOnlyList<BlockHeader> Fork) MainAndFork()
     {
@@ -145,12 +212,12 @@ public sealed class BackfillWriteTests
     }
 
     /// <summary>A skeleton store holding <paramref name="headers"/> tail..head as one subchain hanging off the block below the tail.</summary>
-    private static SkeletonStore Skeleton(IReadOnlyList<BlockHeader> headers, int tail, int head)
+    private static SkeletonStore Skeleton(IReadOnlyList<BlockHeader> headers, int tail, int head, ulong? finalized = null)
     {
         var skeleton = SkeletonStore.OpenInMemory();
         skeleton.WriteBatch(
             [.. Enumerable.Range(tail, head - tail + 1).Reverse().Select(n => headers[n])],
-            new SkeletonProgress([new Subchain((ulong)head, (ulong)tail, headers[tail - 1].Hash)], null));
+            new SkeletonProgress([new Subchain((ulong)head, (ulong)tail, headers[tail - 1].Hash)], finalized));
         return skeleton;
     }
 }

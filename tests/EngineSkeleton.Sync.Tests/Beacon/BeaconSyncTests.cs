@@ -33,4 +33,30 @@ public sealed class BeaconSyncTests
         Assert.Equal(3UL, status["good"].ServedBodies);
         Assert.Equal("served bodies that do not match their headers", status["bad"].DropReason);
     }
+
+    [Theory(DisplayName = "The announced finalized hash is recorded by its number when the head is it, the chain holds it or a payload brought it; not otherwise")]
+    [InlineData("the head itself", "head", 20UL)]
+    [InlineData("a payload newPayload brought (geth's remoteBlocks)", "payload", 12UL)]
+    [InlineData("a block the chain holds", "chain", 0UL)]
+    [InlineData("a hash nothing knows", "unknown", null)]
+    public async Task The_finalized_number_is_resolved_from(string because, string which, ulong? expected)
+    {
+        using var store = SkeletonStore.OpenInMemory();
+        var peers = new PeerSet(TimeProvider.System);
+        var headers = GeneratedChain.Headers(21);
+        await using var skeleton = new SkeletonSync(store, peers, new IdleBackfiller(), new CanonicalMap(headers[0]), TimeProvider.System, NullLogger<SkeletonSync>.Instance);
+        var sync = new BeaconSync(skeleton, peers, h => h == headers[0].Hash ? 0UL : null, payloadNumberOf: h => h == headers[12].Hash ? 12UL : null);
+        skeleton.Start();
+        var finalized = which switch
+        {
+            "head" => headers[20].Hash,
+            "payload" => headers[12].Hash,
+            "chain" => headers[0].Hash,
+            _ => GeneratedChain.Headers(2, seed: 9)[1].Hash,
+        };
+
+        await sync.SyncAsync(headers[20], finalized, force: true).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(store.LoadProgress()?.Finalized == expected, because);
+    }
 }
