@@ -68,7 +68,9 @@ internal static class BackfillHost
             {
                 canonical.TrySetResult(); // a kill after the last fill, before the exit
             }
-            var outcome = await sync.SyncAsync(chain[(int)options.Headers], null, force: true);
+            // The beacon node's finalized block a quarter up: the fill freezes the blocks up to it and keeps the rest in
+            // LiteDB, so kills land in both (docs/decisions.md, Frozen blocks).
+            var outcome = await sync.SyncAsync(chain[(int)options.Headers], FinalizedNumber(options.Headers), force: true);
             if (outcome != SyncRequestOutcome.Accepted)
             {
                 await Console.Error.WriteLineAsync($"synchost: the forced head was refused ({outcome})");
@@ -88,6 +90,9 @@ internal static class BackfillHost
         Program.Print($"canonical head={blocks.HeadHeader.Number} skeleton={left}");
         return blocks.HeadHeader.Hash == chain[(int)options.Headers].Hash ? 0 : 1;
     }
+
+    /// <summary>The finalized number the run announces with its head.</summary>
+    public static ulong FinalizedNumber(ulong headers) => headers / 4;
 
     /// <summary>Block numbers by hash, from the parent hashes (no header is hashed twice).</summary>
     private static Dictionary<Hash256, ulong> NumbersByHash(IReadOnlyList<BlockHeader> chain)
