@@ -42,7 +42,7 @@ internal sealed class NodeMetrics
         RpcCalls = factory.CreateCounter("engineskeleton_rpc_calls_total", "JSON-RPC calls dispatched, by endpoint (engine = the Engine API on 8551, http = the public port), method and outcome (ok or the error's name).", "endpoint", "method", "outcome");
         RpcCallDuration = factory.CreateHistogram("engineskeleton_rpc_call_duration_seconds", "Time from dispatch to answer of JSON-RPC calls, by endpoint and method.", ["endpoint", "method"], new HistogramConfiguration { Buckets = CallBuckets });
         JwtFailures = factory.CreateCounter("engineskeleton_jwt_failures_total", "Engine API requests refused by the JWT check, by reason (missing, malformed, bad_signature, stale, future, expired).", "reason");
-        StoreSize = factory.CreateGauge("engineskeleton_store_size_bytes", "Size on disk of the LiteDB stores (chain, skeleton), their logs included.", "store");
+        StoreSize = factory.CreateGauge("engineskeleton_store_size_bytes", "Size on disk of the stores (chain, skeleton): LiteDB's files, their logs and the chain's frozen blocks.", "store");
         Diagnostics = factory.CreateGauge("engineskeleton_diagnostics", "Diagnostics now active (skeleton_status' diagnostics), by code.", "code");
     }
 

@@ -91,11 +91,14 @@ internal sealed class ScrapeGauges(NodeMetrics metrics, IBeaconSync sync, ChainS
         }
     }
 
-    /// <summary>A LiteDB store's file and its log (<c>NAME.db</c>, <c>NAME-log.db</c>) in the datadir.</summary>
+    /// <summary>
+    /// A store's files in the datadir: LiteDB's file and its log (<c>NAME.db</c>, <c>NAME-log.db</c>) and, for the
+    /// chain, the frozen blocks (<c>NAME-frozen.dat</c>, <c>NAME-frozen.idx</c>).
+    /// </summary>
     private long FileSizes(string name)
     {
         long total = 0;
-        foreach (var file in new[] { $"{name}.db", $"{name}-log.db" })
+        foreach (var file in new[] { $"{name}.db", $"{name}-log.db", $"{name}-frozen.dat", $"{name}-frozen.idx" })
         {
             var info = new FileInfo(Path.Combine(facts.DataDir, file));
             if (info.Exists)

@@ -98,12 +98,13 @@ internal sealed class FrozenBlocks : IDisposable
     /// <summary>The hash of frozen block <paramref name="number"/>, or null when it is not frozen.</summary>
     public Hash256? HashAt(ulong number)
     {
-        if (!Holds(number))
+        var c = _committed; // one snapshot: a reopen may replace it meanwhile
+        if (number < c.First || number - c.First >= (ulong)c.Count)
         {
             return null;
         }
         Span<byte> record = stackalloc byte[RecordSize];
-        _index.Read((long)(number - First) * RecordSize, record);
+        _index.Read((long)(number - c.First) * RecordSize, record);
         return new Hash256(record[12..]);
     }
 
