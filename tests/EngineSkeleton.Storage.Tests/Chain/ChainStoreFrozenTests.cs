@@ -20,6 +20,10 @@ public sealed class ChainStoreFrozenTests : IDisposable
 
     private string DbPath => Path.Combine(_dir, "chain.db");
 
+    private string DataPath => Path.Combine(_dir, "chain-frozen.dat");
+
+    private string IndexPath => Path.Combine(_dir, "chain-frozen.idx");
+
     private static int Head => ExecutionApisChain.Blocks.Count;
 
     [Fact]
@@ -32,7 +36,7 @@ public sealed class ChainStoreFrozenTests : IDisposable
             Assert.Equal((Head >> EpochBits) - 2, store.ClosedEpochs); // frozen blocks' epochs closed into the index's buckets
             AssertHolds(store, Head);
         }
-        Assert.True(new FileInfo(Path.Combine(_dir, "chain-frozen.dat")).Length > 0);
+        Assert.True(new FileInfo(DataPath).Length > 0);
 
         using var reopened = ChainStore.Open(DbPath, EpochBits);
         reopened.Initialize(ExecutionApisChain.GenesisBlock);
@@ -57,18 +61,14 @@ public sealed class ChainStoreFrozenTests : IDisposable
             Assert.Equal(27, store.FrozenCount);
             AssertHolds(store, 27);
         }
-        using var reopened = Reopen();
-        AssertHolds(reopened, 27);
+        AssertHoldsAfterReopen(27);
     }
 
     [Fact]
     public void Bytes_past_the_committed_end_as_a_kill_9_mid_write_leaves_them_are_cut_off_at_open()
     {
-        using (var store = Filled(20, freezeThrough: (ulong)Head))
-        {
-        }
-        var data = Path.Combine(_dir, "chain-frozen.dat");
-        var index = Path.Combine(_dir, "chain-frozen.idx");
+        FillAndClose(20, freezeThrough: (ulong)Head);
+        var (data, index) = (DataPath, IndexPath);
         var (dataLength, indexLength) = (new FileInfo(data).Length, new FileInfo(index).Length);
         File.AppendAllText(data, "a block whose transaction never committed");
         File.AppendAllText(index, "and its torn index record");
@@ -80,18 +80,14 @@ public sealed class ChainStoreFrozenTests : IDisposable
             Assert.Equal(CanonicalWrite.Written, reopened.TryWriteCanonical(Run(21, 30), freezeThrough: (ulong)Head));
             AssertHolds(reopened, 30);
         }
-        using var again = Reopen();
-        AssertHolds(again, 30);
+        AssertHoldsAfterReopen(30);
     }
 
     [Fact]
     public void Frozen_files_shorter_than_the_store_committed_are_refused_at_open_with_one_line()
     {
-        using (var store = Filled(20, freezeThrough: (ulong)Head))
-        {
-        }
-        var data = Path.Combine(_dir, "chain-frozen.dat");
-        using (var file = new FileStream(data, FileMode.Open))
+        FillAndClose(20, freezeThrough: (ulong)Head);
+        using (var file = new FileStream(DataPath, FileMode.Open))
         {
             file.SetLength(file.Length - 1);
         }
@@ -134,9 +130,7 @@ public sealed class ChainStoreFrozenTests : IDisposable
     [Fact]
     public void A_store_of_layout_2_is_read_as_holding_nothing_frozen_and_marked_layout_3()
     {
-        using (var store = Filled(10, freezeThrough: 0))
-        {
-        }
+        FillAndClose(10, freezeThrough: 0);
         using (var db = new LiteDatabase(new ConnectionString { Filename = DbPath, Connection = ConnectionType.Direct }))
         {
             db.GetCollection("meta").Delete("frozen");
@@ -157,6 +151,17 @@ public sealed class ChainStoreFrozenTests : IDisposable
         var store = ChainStore.Open(DbPath, EpochBits);
         store.Initialize(ExecutionApisChain.GenesisBlock);
         return store;
+    }
+
+    private void AssertHoldsAfterReopen(int to)
+    {
+        using var reopened = Reopen();
+        AssertHolds(reopened, to);
+    }
+
+    private void FillAndClose(int head, ulong freezeThrough)
+    {
+        using var store = Filled(head, freezeThrough);
     }
 
     /// <summary>A store on disk holding the chain's blocks 0..<paramref name="head"/>, canonical, written in runs of 7.</summary>
