@@ -169,7 +169,9 @@ public sealed class ChainStore : IDisposable
                 _finalized = ReadMeta(Finalized);
                 if (_frozen.First == 0)
                 {
-                    _frozen.Start(_anchor.Number + 1); // layout 2 kept no frozen entry; the first freeze writes one
+                    // Layout 2 kept no frozen entry: written now, so a reopen after a failed write finds it too.
+                    Transact(() => PutFrozen(_anchor.Number + 1, 0, 0));
+                    _frozen.Start(_anchor.Number + 1);
                 }
                 return;
             }
@@ -560,7 +562,7 @@ public sealed class ChainStore : IDisposable
         }
         else
         {
-            _frozen.Load(0, 0, 0); // a fresh store, or one of layout 2: Initialize starts the files at the anchor's child
+            _frozen.Load(0, 0, 0); // a fresh store, or one of layout 2: Initialize writes the entry and starts the files
         }
     }
 
@@ -635,8 +637,8 @@ public sealed class ChainStore : IDisposable
             _frozen.Flush(); // on disk before the commit that counts it
             BeforeCommit?.Invoke();
             _db.Commit();
+            _frozen.Commit(); // readable before the hash index names their hashes
             _stage.Apply();
-            _frozen.Commit();
         }
         catch (Exception e)
         {

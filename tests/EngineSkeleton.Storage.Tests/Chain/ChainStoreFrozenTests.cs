@@ -142,8 +142,30 @@ public sealed class ChainStoreFrozenTests : IDisposable
             Assert.Equal(CanonicalWrite.Written, reopened.TryWriteCanonical(Run(11, 20), freezeThrough: 0));
             AssertHolds(reopened, 20);
         }
+
         using var db2 = new LiteDatabase(new ConnectionString { Filename = DbPath, Connection = ConnectionType.Direct });
         Assert.Equal(3, db2.GetCollection("meta").FindById("format")["version"].AsInt32);
+    }
+
+    [Fact]
+    public void A_store_of_layout_2_holding_only_its_genesis_freezes_its_first_blocks_even_after_a_write_the_disk_refused()
+    {
+        FillAndClose(0, freezeThrough: 0);
+        using (var db = new LiteDatabase(new ConnectionString { Filename = DbPath, Connection = ConnectionType.Direct }))
+        {
+            db.GetCollection("meta").Delete("frozen");
+            db.GetCollection("meta").Upsert(new BsonDocument { ["_id"] = "format", ["version"] = 2, ["epochBits"] = EpochBits });
+        }
+        using var store = Reopen();
+        store.BeforeCommit = () => throw new IOException("No space left on device", 28);
+        Assert.Throws<StoreException>(() => store.TryWriteCanonical(Run(1, 5), freezeThrough: (ulong)Head));
+        store.BeforeCommit = null;
+
+        // The refused write broke the engine: the next one opens the file again and reads the frozen entry back.
+        Assert.Equal(CanonicalWrite.Written, store.TryWriteCanonical(Run(1, 10), freezeThrough: (ulong)Head));
+
+        Assert.Equal(10, store.FrozenCount);
+        AssertHolds(store, 10);
     }
 
     private ChainStore Reopen()
