@@ -44,7 +44,11 @@ public sealed class BeaconSyncTests
         using var store = SkeletonStore.OpenInMemory();
         var peers = new PeerSet(TimeProvider.System);
         var headers = GeneratedChain.Headers(21);
-        await using var skeleton = new SkeletonSync(store, peers, new IdleBackfiller(), new CanonicalMap(headers[0]), TimeProvider.System, NullLogger<SkeletonSync>.Instance);
+        var watch = new SnapshotWatch();
+        await using var skeleton = new SkeletonSync(store, peers, new IdleBackfiller(), new CanonicalMap(headers[0]), TimeProvider.System, NullLogger<SkeletonSync>.Instance)
+        {
+            AfterEvent = watch.Observe,
+        };
         var sync = new BeaconSync(skeleton, peers, h => h == headers[0].Hash ? 0UL : null, payloadNumberOf: h => h == headers[12].Hash ? 12UL : null);
         skeleton.Start();
         var finalized = which switch
@@ -56,7 +60,10 @@ public sealed class BeaconSyncTests
         };
 
         await sync.SyncAsync(headers[20], finalized, force: true).WaitAsync(TimeSpan.FromSeconds(60));
+        // The loop answers a forced head before its cycle writes the progress: wait for the cycle's.
+        await watch.Until(s => s.Progress?.Subchains is [{ Head: 20 }]).WaitAsync(TimeSpan.FromSeconds(60));
 
+        Assert.True(watch.Last.Progress?.Finalized == expected, because);
         Assert.True(store.LoadProgress()?.Finalized == expected, because);
     }
 }
