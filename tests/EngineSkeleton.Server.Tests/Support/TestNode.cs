@@ -29,6 +29,9 @@ internal sealed class TestNode : IAsyncDisposable
 
     public NodeHost Host { get; }
 
+    /// <summary>The node's temporary datadir, deleted when the node is disposed.</summary>
+    public string DataDir => _dataDir;
+
     public Uri EngineUri => new($"http://127.0.0.1:{Host.EnginePort}/");
 
     public Uri HttpUri => new($"http://127.0.0.1:{Host.HttpPort}/");
@@ -108,12 +111,13 @@ internal sealed class TestNode : IAsyncDisposable
     /// forkchoiceUpdatedV3(head) as a beacon node sends it, repeated (at most 10 times, as a beacon node would every
     /// slot) while the node could not get the head's header from a peer within its 1 s bound (a loaded machine) and
     /// so only announced the hash. Returns the last answer: SYNCING once a sync has started on the header.
+    /// <paramref name="finalized"/> goes as finalizedBlockHash (zero when null).
     /// </summary>
-    public async Task<JsonElement> ForkchoiceStartingSync(EngineSkeleton.Core.Primitives.Hash256 head)
+    public async Task<JsonElement> ForkchoiceStartingSync(EngineSkeleton.Core.Primitives.Hash256 head, EngineSkeleton.Core.Primitives.Hash256? finalized = null)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var answer = await Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(head), null);
+            var answer = await Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(head, finalized: finalized), null);
             var status = (await Public("skeleton_status")).Result();
             var started = status.GetProperty("announcedNumber").ValueKind != JsonValueKind.Null;
             if (answer.FcuStatus() != "SYNCING" || started || attempt == 10)

@@ -1,4 +1,6 @@
+using EngineSkeleton.Server.Tests.Observability;
 using EngineSkeleton.Server.Tests.Support;
+using EngineSkeleton.Storage.Chain;
 using EngineSkeleton.Testing.Chains;
 using EngineSkeleton.Testing.Rpc;
 
@@ -40,6 +42,37 @@ public sealed class ExecutionApisSyncTests
                 $"{because}: block {n} is {block}");
         }
         Assert.Contains(servesDebug ? "debug_getRawBlock" : "eth_getBlockByNumber", source.Node.Calls); // the way the blocks came
+    }
+
+    [Fact]
+    public async Task Told_its_head_is_finalized_the_node_freezes_the_chain_serves_every_block_from_the_files_and_counts_them_in_its_store_size()
+    {
+        await using var source = await LoopbackRpcNode.StartAsync(FakeRpcNode.ExecutionApis);
+        await using var node = await TestNode.StartAsync("--sync.rpc", source.Url.ToString());
+        var head = ExecutionApisChain.At(54).Header;
+        var filled = node.Backfilled(54);
+
+        // forkchoiceUpdated names the head as finalized: the fill freezes every block up to it (docs/decisions.md, Frozen blocks).
+        Assert.Equal("SYNCING", (await node.ForkchoiceStartingSync(head.Hash, finalized: head.Hash)).FcuStatus());
+        await filled.WaitAsync(Bound);
+        var last = await node.Engine("engine_forkchoiceUpdatedV3", PayloadWriter.Forkchoice(head.Hash, finalized: head.Hash), null);
+
+        Assert.Equal("VALID", last.FcuStatus());
+        Assert.Equal(54UL, node.Host.Store.FrozenThrough);
+        for (ulong n = 0; n <= 54; n++)
+        {
+            var block = (await node.Public("eth_getBlockByNumber", PayloadWriter.Q(n), true)).Result();
+            var expected = ExecutionApisChain.At(n);
+            Assert.True(
+                block.ValueKind == System.Text.Json.JsonValueKind.Object && block.GetProperty("hash").GetString() == expected.Header.Hash.ToString()
+                    && block.GetProperty("transactions").GetArrayLength() == expected.Body.Transactions.Count,
+                $"block {n} is {block}");
+        }
+        var frozenBytes = new FileInfo(Path.Combine(node.DataDir, "chain-frozen.dat")).Length + new FileInfo(Path.Combine(node.DataDir, "chain-frozen.idx")).Length;
+        var metrics = PrometheusText.Parse((await OperatorHttp.Get(node.HttpUri, "/metrics").WaitAsync(Bound)).Body);
+        Assert.True(frozenBytes > 54 * FrozenBlocks.RecordSize, $"frozen files of {frozenBytes} bytes");
+        var liteDbBytes = new[] { "chain.db", "chain-log.db" }.Select(f => new FileInfo(Path.Combine(node.DataDir, f))).Where(f => f.Exists).Sum(f => f.Length);
+        Assert.Equal(liteDbBytes + frozenBytes, metrics.Value("engineskeleton_store_size_bytes", ("store", "chain"))); // nothing writes once VALID
     }
 
     [Fact]
