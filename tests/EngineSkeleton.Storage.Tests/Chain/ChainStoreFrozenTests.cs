@@ -130,12 +130,7 @@ public sealed class ChainStoreFrozenTests : IDisposable
     [Fact]
     public void A_store_of_layout_2_is_read_as_holding_nothing_frozen_and_marked_layout_3()
     {
-        FillAndClose(10, freezeThrough: 0);
-        using (var db = new LiteDatabase(new ConnectionString { Filename = DbPath, Connection = ConnectionType.Direct }))
-        {
-            db.GetCollection("meta").Delete("frozen");
-            db.GetCollection("meta").Upsert(new BsonDocument { ["_id"] = "format", ["version"] = 2, ["epochBits"] = EpochBits });
-        }
+        FillInLayout2(10);
 
         using (var reopened = Reopen())
         {
@@ -150,12 +145,7 @@ public sealed class ChainStoreFrozenTests : IDisposable
     [Fact]
     public void A_store_of_layout_2_holding_only_its_genesis_freezes_its_first_blocks_even_after_a_write_the_disk_refused()
     {
-        FillAndClose(0, freezeThrough: 0);
-        using (var db = new LiteDatabase(new ConnectionString { Filename = DbPath, Connection = ConnectionType.Direct }))
-        {
-            db.GetCollection("meta").Delete("frozen");
-            db.GetCollection("meta").Upsert(new BsonDocument { ["_id"] = "format", ["version"] = 2, ["epochBits"] = EpochBits });
-        }
+        FillInLayout2(0);
         using var store = Reopen();
         store.BeforeCommit = () => throw new IOException("No space left on device", 28);
         Assert.Throws<StoreException>(() => store.TryWriteCanonical(Run(1, 5), freezeThrough: (ulong)Head));
@@ -179,6 +169,15 @@ public sealed class ChainStoreFrozenTests : IDisposable
     {
         using var reopened = Reopen();
         AssertHolds(reopened, to);
+    }
+
+    /// <summary>A store on disk holding blocks 0..<paramref name="head"/> as a build of layout 2 left it: no frozen entry.</summary>
+    private void FillInLayout2(int head)
+    {
+        FillAndClose(head, freezeThrough: 0);
+        using var db = new LiteDatabase(new ConnectionString { Filename = DbPath, Connection = ConnectionType.Direct });
+        db.GetCollection("meta").Delete("frozen");
+        db.GetCollection("meta").Upsert(new BsonDocument { ["_id"] = "format", ["version"] = 2, ["epochBits"] = EpochBits });
     }
 
     private void FillAndClose(int head, ulong freezeThrough)
