@@ -76,7 +76,7 @@ public sealed class ChainStore : IDisposable
             _index = new HashIndex(ReadFormat(epochBits));
             _frozen = frozen = path is null ? FrozenBlocks.InMemory() : FrozenBlocks.Open(path);
             LoadFrozen();
-            _index.Load(ReadClosed(), _blocks, _blooms, FrozenHashes);
+            _index.Load(ReadClosed(), _blocks, _blooms, _frozen.HashesFrom);
         }
         catch
         {
@@ -110,6 +110,23 @@ public sealed class ChainStore : IDisposable
     /// the anchor while none is. A head that branches off below it is refused as a too-deep reorg.
     /// </summary>
     public ulong FrozenThrough => _frozen.Tip ?? AnchorHeader.Number;
+
+    /// <summary>
+    /// The newest block that may not leave the canonical chain: the finalized block, or the newest frozen block when
+    /// that is higher (frozen before forkchoiceUpdated named a finalized block the chain holds); null when neither is.
+    /// </summary>
+    public BlockHeader? ImmutableHeader
+    {
+        get
+        {
+            var finalized = FinalizedHash is { } hash ? GetHeader(hash) : null;
+            if (_frozen.Tip is not { } tip || (finalized is not null && finalized.Number >= tip))
+            {
+                return finalized;
+            }
+            return GetCanonicalHeader(tip);
+        }
+    }
 
     /// <summary>The canonical head; the genesis (or checkpoint) until something else becomes canonical.</summary>
     public BlockHeader HeadHeader => _head ?? throw new InvalidOperationException("chain store has no genesis yet");
@@ -566,9 +583,6 @@ public sealed class ChainStore : IDisposable
         }
     }
 
-    /// <summary>The frozen blocks' hashes from the hash index's first open epoch up: they are in no LiteDB key.</summary>
-    private IEnumerable<(Hash256 Hash, ulong Number)> FrozenHashes(ulong from) => _frozen.HashesFrom(from);
-
     /// <summary>
     /// The store's layout: this build's (its epoch size is the file's), or none for a fresh store. A store of
     /// another layout is refused with one line.
@@ -691,7 +705,7 @@ public sealed class ChainStore : IDisposable
         }
         (_blocks, _canonical, _meta, _hashes, _blooms) = Collections(_db);
         LoadFrozen();
-        _index.Load(ReadClosed(), _blocks, _blooms, FrozenHashes); // a commit the disk refused after its log write is in the file
+        _index.Load(ReadClosed(), _blocks, _blooms, _frozen.HashesFrom); // a commit the disk refused after its log write is in the file
         _broken = false;
         if (ReadMeta(Head) is { } head && GetHeader(head) is { } header)
         {

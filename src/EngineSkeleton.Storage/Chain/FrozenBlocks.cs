@@ -93,8 +93,6 @@ internal sealed class FrozenBlocks : IDisposable
         _committed = new Committed(first, count, dataLength);
     }
 
-    public bool Holds(ulong number) => _committed is var c && number >= c.First && number - c.First < (ulong)c.Count;
-
     /// <summary>The hash of frozen block <paramref name="number"/>, or null when it is not frozen.</summary>
     public Hash256? HashAt(ulong number)
     {

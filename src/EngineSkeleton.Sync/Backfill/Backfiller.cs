@@ -216,9 +216,7 @@ public sealed partial class Backfiller(
             if (start.Number < head.Number)
             {
                 // Neither the finalized block nor a frozen one leaves the canonical chain (docs/decisions.md, Frozen blocks).
-                var finalizedNumber = chain.FinalizedHash is { } f && chain.GetHeader(f) is { } finalized ? finalized.Number : 0;
-                var immutable = Math.Max(finalizedNumber, chain.FrozenThrough);
-                if (immutable > start.Number)
+                if (chain.ImmutableHeader?.Number is { } immutable && immutable > start.Number)
                 {
                     _invalid.AddTooDeep(target.Hash);
                     Log.TooDeepReorg(logger, target.Number, target.Hash, start.Number, immutable);

@@ -67,7 +67,7 @@ internal sealed partial class ForkchoiceUpdatedHandler(
 
         // paris.md point 2: a head at or below the finalized block on the canonical chain is acknowledged, not applied;
         // so is one below the frozen blocks, which never leave the canonical chain (docs/decisions.md, Frozen blocks).
-        if (Immutable() is { } immutable && head.Number < immutable.Number && store.IsCanonical(head))
+        if (store.ImmutableHeader is { } immutable && head.Number < immutable.Number && store.IsCanonical(head))
         {
             return new ForkchoiceUpdatedResponse(PayloadStatusV1.Valid(head.Hash), null);
         }
@@ -96,7 +96,7 @@ internal sealed partial class ForkchoiceUpdatedHandler(
     /// </summary>
     private bool RewindsBelowFinalized(BlockHeader head)
     {
-        if (Immutable() is not { } finalized || head.Hash == finalized.Hash)
+        if (store.ImmutableHeader is not { } finalized || head.Hash == finalized.Hash)
         {
             return false;
         }
@@ -109,21 +109,6 @@ internal sealed partial class ForkchoiceUpdatedHandler(
             return true;
         }
         return store.GetHeader(head.ParentHash) is { } parent && !store.IsAncestor(parent, finalized);
-    }
-
-    /// <summary>
-    /// The newest block that may not leave the canonical chain: the finalized block, or the newest frozen block when
-    /// that is higher (frozen before forkchoiceUpdated named a finalized block the chain holds); null when neither is.
-    /// </summary>
-    private BlockHeader? Immutable()
-    {
-        var finalized = store.FinalizedHash is { } hash ? store.GetHeader(hash) : null;
-        var frozen = store.FrozenThrough;
-        if (frozen == store.AnchorHeader.Number || (finalized is not null && finalized.Number >= frozen))
-        {
-            return finalized;
-        }
-        return store.GetCanonicalHeader(frozen);
     }
 
     /// <summary>A non-zero safe or finalized hash must be a known block on the head's chain, else -38002.</summary>
