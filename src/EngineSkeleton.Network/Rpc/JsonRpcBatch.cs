@@ -174,59 +174,80 @@ internal sealed class JsonRpcBatch : IDisposable
 
     private static JsonRpcAnswer[] ReadAnswers(JsonElement root, int count)
     {
-        if (root.ValueKind == JsonValueKind.Object && TryReadError(root, out var refused) && refused is not null)
-        {
-            throw new PeerException($"batch refused: {refused}");
-        }
         if (root.ValueKind != JsonValueKind.Array)
         {
-            throw new PeerException($"a batch was answered with a JSON {root.ValueKind}, not an array");
+            throw NotAnArray(root);
         }
         var answers = new JsonRpcAnswer[count];
         var answered = new bool[count];
         var seen = 0;
         foreach (var item in root.EnumerateArray())
         {
-            if (item.ValueKind != JsonValueKind.Object
-                || !item.TryGetProperty("id"u8, out var idElement)
-                || idElement.ValueKind != JsonValueKind.Number
-                || !idElement.TryGetInt32(out var id))
-            {
-                throw new PeerException($"batch answer {seen} has no numeric id");
-            }
-            if (id < 0 || id >= count)
-            {
-                throw new PeerException($"batch answer with unknown id {id} (asked {count} calls)");
-            }
-            if (answered[id])
-            {
-                throw new PeerException($"batch answer id {id} repeated");
-            }
-            if (!TryReadError(item, out var error))
-            {
-                throw new PeerException($"batch answer id {id} has a malformed error object");
-            }
-            if (error is not null)
-            {
-                answers[id] = new JsonRpcAnswer(default, error);
-            }
-            else if (item.TryGetProperty("result"u8, out var result))
-            {
-                answers[id] = new JsonRpcAnswer(result, null);
-            }
-            else
-            {
-                throw new PeerException($"batch answer id {id} has neither result nor error");
-            }
-            answered[id] = true;
+            var (id, answer) = ReadAnswer(item, answered, seen);
+            answers[id] = answer;
             seen++;
         }
+        RequireAll(seen, count);
+        return answers;
+    }
+
+    /// <summary>
+    /// The <paramref name="seen"/>th answer of a batch whose calls <paramref name="answered"/> marks (ids 0..n−1):
+    /// its id, marked answered, and its result or error. An item without a known, unrepeated id or with neither is
+    /// the peer's fault.
+    /// </summary>
+    internal static (int Id, JsonRpcAnswer Answer) ReadAnswer(JsonElement item, bool[] answered, int seen)
+    {
+        if (item.ValueKind != JsonValueKind.Object
+            || !item.TryGetProperty("id"u8, out var idElement)
+            || idElement.ValueKind != JsonValueKind.Number
+            || !idElement.TryGetInt32(out var id))
+        {
+            throw new PeerException($"batch answer {seen} has no numeric id");
+        }
+        if (id < 0 || id >= answered.Length)
+        {
+            throw new PeerException($"batch answer with unknown id {id} (asked {answered.Length} calls)");
+        }
+        if (answered[id])
+        {
+            throw new PeerException($"batch answer id {id} repeated");
+        }
+        if (!TryReadError(item, out var error))
+        {
+            throw new PeerException($"batch answer id {id} has a malformed error object");
+        }
+        JsonRpcAnswer answer;
+        if (error is not null)
+        {
+            answer = new JsonRpcAnswer(default, error);
+        }
+        else if (item.TryGetProperty("result"u8, out var result))
+        {
+            answer = new JsonRpcAnswer(result, null);
+        }
+        else
+        {
+            throw new PeerException($"batch answer id {id} has neither result nor error");
+        }
+        answered[id] = true;
+        return (id, answer);
+    }
+
+    /// <summary>Throws unless every one of <paramref name="count"/> calls was answered.</summary>
+    internal static void RequireAll(int seen, int count)
+    {
         if (seen != count)
         {
             throw new PeerException($"truncated batch: {seen} of {count} calls answered");
         }
-        return answers;
     }
+
+    /// <summary>What a batch's answer that is a single object says: the node refused the batch as a whole, or it is not an array.</summary>
+    internal static PeerException NotAnArray(JsonElement root) =>
+        root.ValueKind == JsonValueKind.Object && TryReadError(root, out var refused) && refused is not null
+            ? new PeerException($"batch refused: {refused}")
+            : new PeerException($"a batch was answered with a JSON {root.ValueKind}, not an array");
 
     /// <summary>False if an error member is there but malformed; else error is the error or null.</summary>
     private static bool TryReadError(JsonElement item, out JsonRpcError? error)

@@ -34,10 +34,25 @@ internal sealed class JsonRpcClient
     {
         var body = JsonRpcBatch.Write(calls);
         var answer = await _pipeline.ExecuteAsync(
-            static (state, token) => state.Client.PostAsync(state.Body, token),
+            static (state, token) => state.Client.PostAsync(state.Body, state.Client.ReadBoundedAsync, token),
             (Client: this, Body: body),
             cancellationToken);
         return JsonRpcBatch.Parse(answer.Body, calls.Count, answer.Rented);
+    }
+
+    /// <summary>
+    /// Sends the calls as one batch and passes each answer, as it arrives, to <paramref name="read"/> with its call's
+    /// index (<see cref="JsonRpcStream"/>); what it returns is kept in the call's place. For answers too large to hold
+    /// whole. A failure in transit retries the batch from its start, with a fresh array of results.
+    /// </summary>
+    public async Task<T?[]> SendStreamingAsync<T>(IReadOnlyList<JsonRpcCall> calls, Func<int, JsonRpcAnswer, T?> read, CancellationToken cancellationToken)
+    {
+        var body = JsonRpcBatch.Write(calls);
+        return await _pipeline.ExecuteAsync(
+            static (state, token) => state.Client.PostAsync(
+                state.Body, (stream, _, readToken) => JsonRpcStream.ReadAsync(stream, state.Count, state.Client._maxResponseBytes, state.Read, readToken), token),
+            (Client: this, Body: body, calls.Count, Read: read),
+            cancellationToken);
     }
 
     /// <summary>Failures worth another attempt: the connection, the node's server side, or its silence.</summary>
@@ -75,7 +90,9 @@ internal sealed class JsonRpcClient
             .Build();
     }
 
-    private async ValueTask<(ReadOnlyMemory<byte> Body, byte[] Rented)> PostAsync(byte[] body, CancellationToken cancellationToken)
+    /// <summary>Posts the batch and reads the answer's body with <paramref name="readBody"/> (given the Content-Length, if any).</summary>
+    private async ValueTask<TAnswer> PostAsync<TAnswer>(
+        byte[] body, Func<Stream, long?, CancellationToken, Task<TAnswer>> readBody, CancellationToken cancellationToken)
     {
         using var content = new ByteArrayContent(body);
         content.Headers.ContentType = Json;
@@ -95,7 +112,7 @@ internal sealed class JsonRpcClient
             throw new PeerException($"answer of {response.Content.Headers.ContentLength} bytes is over the {_maxResponseBytes}-byte limit");
         }
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        return await ReadBoundedAsync(stream, response.Content.Headers.ContentLength, cancellationToken);
+        return await readBody(stream, response.Content.Headers.ContentLength, cancellationToken);
     }
 
     /// <summary>

@@ -122,50 +122,39 @@ internal sealed class RpcBodies(JsonRpcClient client)
         {
             byNumber[i] = new JsonRpcCall(RawBlockMethod, Quantity(numbers[i]));
         }
-        // In batches of RawBlocksPerBatch, all sent at once (each on a connection of its own) and read in order, each
-        // freed once its blocks are decoded.
+        // In batches of RawBlocksPerBatch, all sent at once (each on a connection of its own), each block decoded as its
+        // answer streams in (JsonRpcStream): no batch is ever held whole.
         using var abandon = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var batches = new List<Task<JsonRpcBatch>>((byNumber.Length + RawBlocksPerBatch - 1) / RawBlocksPerBatch);
+        var batches = new List<Task<Block?[]>>((byNumber.Length + RawBlocksPerBatch - 1) / RawBlocksPerBatch);
         for (var from = 0; from < byNumber.Length; from += RawBlocksPerBatch)
         {
-            batches.Add(client.SendAsync(byNumber[from..Math.Min(from + RawBlocksPerBatch, byNumber.Length)], abandon.Token));
+            var first = from;
+            batches.Add(client.SendStreamingAsync(
+                byNumber[from..Math.Min(from + RawBlocksPerBatch, byNumber.Length)],
+                (j, answer) => RawBlock(answer, byNumber[first + j], numbers[first + j]),
+                abandon.Token));
         }
         var blocks = new Block?[indexes.Count];
-        var headers = new List<BlockHeader>(indexes.Count);
         try
         {
             for (var b = 0; b < batches.Count; b++)
             {
-                using var answers = await batches[b];
-                for (var j = 0; j < answers.Count; j++)
-                {
-                    var i = (b * RawBlocksPerBatch) + j;
-                    if (IsMissing(answers[j], byNumber[i]))
-                    {
-                        continue;
-                    }
-                    if (!TryDecodeHex(answers[j].Result, out var rlp))
-                    {
-                        throw new PeerException($"raw block #{numbers[i]} is not hex bytes");
-                    }
-                    Block? decoded;
-                    string? error;
-                    using (rlp)
-                    {
-                        if (!Block.TryDecode(rlp.Span, out decoded, out error))
-                        {
-                            throw new PeerException($"raw block #{numbers[i]} does not decode: {error}");
-                        }
-                    }
-                    blocks[i] = decoded;
-                    headers.Add(decoded.Header);
-                }
+                (await batches[b]).CopyTo(blocks, b * RawBlocksPerBatch);
             }
         }
         finally
         {
             await abandon.CancelAsync(); // batches past a failure are not waited for
-            await DisposeAllAsync(batches); // disposing twice is harmless: the buffer goes back once
+            // Each is waited for, so none outlives the request; a failure is the request's, thrown where first awaited.
+            await ((Task)Task.WhenAll(batches)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        var headers = new List<BlockHeader>(indexes.Count);
+        foreach (var block in blocks)
+        {
+            if (block is not null)
+            {
+                headers.Add(block.Header);
+            }
         }
         BlockHeader.HashAll(headers); // four at a time (Keccak256.HashAll); each Hash below is a read
         for (var i = 0; i < indexes.Count; i++)
@@ -186,6 +175,25 @@ internal sealed class RpcBodies(JsonRpcClient client)
                 continue;
             }
             bodies[index] = block.Body;
+        }
+    }
+
+    /// <summary>The block in a debug_getRawBlock answer; null when the node lacks it.</summary>
+    private static Block? RawBlock(JsonRpcAnswer answer, JsonRpcCall call, ulong number)
+    {
+        if (IsMissing(answer, call))
+        {
+            return null;
+        }
+        if (!TryDecodeHex(answer.Result, out var rlp))
+        {
+            throw new PeerException($"raw block #{number} is not hex bytes");
+        }
+        using (rlp)
+        {
+            return Block.TryDecode(rlp.Span, out var block, out var error)
+                ? block
+                : throw new PeerException($"raw block #{number} does not decode: {error}");
         }
     }
 
