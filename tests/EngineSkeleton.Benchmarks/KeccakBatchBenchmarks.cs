@@ -6,7 +6,7 @@ namespace EngineSkeleton.Benchmarks;
 
 /// <summary>
 /// A header sync's hashing: 512 inputs of post-merge header size (600–620 bytes, five permutations each), one at a
-/// time against <see cref="Keccak256.HashAll"/>, which hashes four at once with AVX2. Times are per input
+/// time against <see cref="Keccak256.HashAll(IReadOnlyList{byte[]}, Span{Hash256})"/>, which hashes four at once with AVX2. Times are per input
 /// (OperationsPerInvoke), so they compare with <see cref="KeccakBenchmarks"/>.
 /// </summary>
 [MemoryDiagnoser]

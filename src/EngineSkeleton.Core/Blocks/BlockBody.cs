@@ -18,12 +18,19 @@ public sealed record BlockBody(
 
     public byte[] Encode()
     {
+        var output = new byte[EncodedLength];
+        Encode(output);
+        return output;
+    }
+
+    /// <summary>Writes the body's RLP into the first <see cref="EncodedLength"/> bytes of <paramref name="output"/>; returns that length.</summary>
+    public int Encode(Span<byte> output)
+    {
         var payload = PayloadLength();
-        var output = new byte[RlpWriter.LengthOfList(payload)];
-        var writer = new RlpWriter(output);
+        var writer = new RlpWriter(output[..RlpWriter.LengthOfList(payload)]);
         writer.WriteListHeader(payload);
         WriteItems(ref writer);
-        return output;
+        return RlpWriter.LengthOfList(payload);
     }
 
     /// <summary>Decodes one body list that must span the whole input; throws <see cref="RlpException"/>.</summary>

@@ -124,7 +124,7 @@ public sealed record BlockHeader
 
     /// <summary>
     /// Computes the <see cref="Hash"/> of every header of <paramref name="headers"/> not hashed yet, four at a time
-    /// where the CPU allows (<see cref="Keccak256.HashAll"/>): what a header download does with each answer of 512.
+    /// where the CPU allows (<see cref="Keccak256.HashAll(IReadOnlyList{byte[]}, Span{Hash256})"/>): what a header download does with each answer of 512.
     /// Afterwards each header's Hash is a read.
     /// </summary>
     public static void HashAll(IReadOnlyList<BlockHeader> headers)

@@ -67,6 +67,26 @@ public static class Keccak256
     public static void HashAll(IReadOnlyList<byte[]> inputs, Span<Hash256> outputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
+        HashAll(new ArrayInputs(inputs), outputs);
+    }
+
+    /// <summary>
+    /// As <see cref="HashAll(IReadOnlyList{byte[]}, Span{Hash256})"/>, for inputs that lie one after another in
+    /// <paramref name="data"/>, input i ending at <paramref name="ends"/>[i]: encodings written into one buffer need
+    /// no array each.
+    /// </summary>
+    public static void HashAll(ReadOnlySpan<byte> data, ReadOnlySpan<int> ends, Span<Hash256> outputs)
+    {
+        if (ends.Length > 0 && ends[^1] > data.Length)
+        {
+            throw new ArgumentException($"inputs end at {ends[^1]}, past the {data.Length} bytes given", nameof(ends));
+        }
+        HashAll(new SliceInputs(data, ends), outputs);
+    }
+
+    private static void HashAll<TInputs>(TInputs inputs, Span<Hash256> outputs)
+        where TInputs : IInputs, allows ref struct
+    {
         if (outputs.Length < inputs.Count)
         {
             throw new ArgumentException($"{inputs.Count} inputs, room for {outputs.Length} hashes", nameof(outputs));
@@ -123,7 +143,32 @@ public static class Keccak256
         }
     }
 
-    /// <summary>Block counts <see cref="HashAll"/> groups by at once.</summary>
+    /// <summary>The inputs of a <see cref="HashAll(IReadOnlyList{byte[]}, Span{Hash256})"/>, however they are held.</summary>
+    private interface IInputs
+    {
+        int Count { get; }
+
+        ReadOnlySpan<byte> this[int index] { get; }
+    }
+
+    private readonly struct ArrayInputs(IReadOnlyList<byte[]> inputs) : IInputs
+    {
+        public int Count => inputs.Count;
+
+        public ReadOnlySpan<byte> this[int index] => inputs[index];
+    }
+
+    private readonly ref struct SliceInputs(ReadOnlySpan<byte> data, ReadOnlySpan<int> ends) : IInputs
+    {
+        private readonly ReadOnlySpan<byte> _data = data;
+        private readonly ReadOnlySpan<int> _ends = ends;
+
+        public int Count => _ends.Length;
+
+        public ReadOnlySpan<byte> this[int index] => _data[(index == 0 ? 0 : _ends[index - 1]).._ends[index]];
+    }
+
+    /// <summary>Block counts <see cref="HashAll(IReadOnlyList{byte[]}, Span{Hash256})"/> groups by at once.</summary>
     private const int GroupCount = 5;
 
     internal static void HashCore(ReadOnlySpan<byte> data, Span<byte> output, byte padding)

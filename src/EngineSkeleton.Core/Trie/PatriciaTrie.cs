@@ -15,10 +15,17 @@ internal sealed class PatriciaTrie
 {
     private Node? _root;
 
-    /// <summary>Sets <paramref name="key"/> to <paramref name="value"/>, replacing any value it had.</summary>
-    public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    /// <summary>Sets <paramref name="key"/> to a copy of <paramref name="value"/>, replacing any value it had.</summary>
+    public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => Put(key, value.ToArray());
+
+    /// <summary>
+    /// Sets <paramref name="key"/> to <paramref name="value"/> itself, not a copy: the caller does not change it while
+    /// the trie lives. A block's transactions go in this way (a mainnet block's are ~100 KB, copied for nothing).
+    /// </summary>
+    public void Put(ReadOnlySpan<byte> key, byte[] value)
     {
-        if (value.IsEmpty)
+        ArgumentNullException.ThrowIfNull(value);
+        if (value.Length == 0)
         {
             throw new ArgumentException("a trie holds no empty values (empty means absent)", nameof(value));
         }
@@ -28,14 +35,14 @@ internal sealed class PatriciaTrie
             nibbles[2 * i] = (byte)(key[i] >> 4);
             nibbles[(2 * i) + 1] = (byte)(key[i] & 0x0f);
         }
-        _root = Insert(_root, nibbles, value.ToArray());
+        _root = Insert(_root, nibbles, value);
     }
 
     /// <summary>keccak256 of the root node's encoding; <see cref="Keccak256.EmptyTrieRoot"/> when empty.</summary>
     public Hash256 RootHash() => _root is null ? Keccak256.EmptyTrieRoot : Keccak256.Hash(Encode(_root, LeafReferences(_root)));
 
     /// <summary>
-    /// How the parents of the trie's leaves hold them, all hashed in one go (<see cref="Keccak256.HashAll"/>, four at
+    /// How the parents of the trie's leaves hold them, all hashed in one go (<see cref="Keccak256.HashAll(IReadOnlyList{byte[]}, Span{Hash256})"/>, four at
     /// a time): a block's transactions or receipts trie is mostly its leaves, so most of its hashing is theirs. The
     /// root is not among them (it is hashed, not referenced).
     /// </summary>
@@ -44,24 +51,43 @@ internal sealed class PatriciaTrie
         var leaves = new List<Leaf>();
         CollectLeaves(root, leaves, isRoot: true);
         var references = new Dictionary<Node, byte[]>(leaves.Count, ReferenceEqualityComparer.Instance);
-        var hashed = new List<(Leaf Leaf, byte[] Encoding)>(leaves.Count);
+        // The encodings to hash go one after another into one rented buffer (a block's transactions: ~100 KB that
+        // were an array a leaf); the few under 32 bytes, held inline by their parents, get arrays of their own.
+        var hashed = new List<Leaf>(leaves.Count);
+        var total = 0;
         foreach (var leaf in leaves)
         {
-            var encoded = Encode(leaf, references);
-            if (encoded.Length < Hash256.Size)
+            var length = LeafLength(leaf, out _);
+            if (length < Hash256.Size)
             {
-                references[leaf] = encoded;
+                references[leaf] = EncodeLeaf(leaf);
             }
             else
             {
-                hashed.Add((leaf, encoded));
+                hashed.Add(leaf);
+                total += length;
             }
         }
-        var hashes = new Hash256[hashed.Count];
-        Keccak256.HashAll([.. hashed.Select(h => h.Encoding)], hashes);
-        for (var i = 0; i < hashed.Count; i++)
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(total);
+        try
         {
-            references[hashed[i].Leaf] = HashReference(hashes[i]);
+            var ends = new int[hashed.Count];
+            var written = 0;
+            for (var i = 0; i < hashed.Count; i++)
+            {
+                written += EncodeLeaf(hashed[i], buffer.AsSpan(written));
+                ends[i] = written;
+            }
+            var hashes = new Hash256[hashed.Count];
+            Keccak256.HashAll(buffer.AsSpan(0, written), ends, hashes);
+            for (var i = 0; i < hashed.Count; i++)
+            {
+                references[hashed[i]] = HashReference(hashes[i]);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
         return references;
     }
@@ -159,7 +185,7 @@ internal sealed class PatriciaTrie
 
     private static byte[] Encode(Node node, Dictionary<Node, byte[]> known) => node switch
     {
-        Leaf leaf => EncodePair(CompactPath(leaf.Path, isLeaf: true), RlpWriter.EncodeBytes(leaf.Value)),
+        Leaf leaf => EncodeLeaf(leaf),
         Extension extension => EncodePair(CompactPath(extension.Path, isLeaf: false), Reference(extension.Child, known)),
         Branch branch => EncodeBranch(branch, known),
         _ => throw new InvalidOperationException($"unknown node type {node.GetType().Name}"),
@@ -211,6 +237,38 @@ internal sealed class PatriciaTrie
         return reference;
     }
 
+    /// <summary>A leaf is the pair of its compact path and its value as an RLP string, written in one array.</summary>
+    private static byte[] EncodeLeaf(Leaf leaf)
+    {
+        var output = new byte[LeafLength(leaf, out _)];
+        EncodeLeaf(leaf, output);
+        return output;
+    }
+
+    /// <summary>Writes the leaf's encoding at the start of <paramref name="output"/>; returns its length.</summary>
+    private static int EncodeLeaf(Leaf leaf, Span<byte> output)
+    {
+        var length = LeafLength(leaf, out var payload);
+        var size = (leaf.Path.Length / 2) + 1;
+        Span<byte> path = size <= 128 ? stackalloc byte[size] : new byte[size];
+        CompactPath(leaf.Path, isLeaf: true, path);
+        var writer = new RlpWriter(output[..length]);
+        writer.WriteListHeader(payload);
+        writer.WriteBytes(path);
+        writer.WriteBytes(leaf.Value);
+        return length;
+    }
+
+    /// <summary>Bytes of a leaf's encoding, and of its list's payload.</summary>
+    private static int LeafLength(Leaf leaf, out int payload)
+    {
+        var size = (leaf.Path.Length / 2) + 1;
+        Span<byte> path = size <= 128 ? stackalloc byte[size] : new byte[size];
+        CompactPath(leaf.Path, isLeaf: true, path);
+        payload = RlpWriter.LengthOfBytes(path) + RlpWriter.LengthOfBytes(leaf.Value);
+        return RlpWriter.LengthOfList(payload);
+    }
+
     private static byte[] EncodePair(byte[] path, byte[] encodedSecond)
     {
         var payload = RlpWriter.LengthOfBytes(path) + encodedSecond.Length;
@@ -228,9 +286,15 @@ internal sealed class PatriciaTrie
     /// </summary>
     private static byte[] CompactPath(byte[] nibbles, bool isLeaf)
     {
+        var output = new byte[(nibbles.Length / 2) + 1];
+        CompactPath(nibbles, isLeaf, output);
+        return output;
+    }
+
+    private static void CompactPath(ReadOnlySpan<byte> nibbles, bool isLeaf, Span<byte> output)
+    {
         var odd = nibbles.Length % 2;
         var flag = (isLeaf ? 2 : 0) + odd;
-        var output = new byte[(nibbles.Length / 2) + 1];
         output[0] = (byte)(flag << 4);
         var n = 0;
         if (odd == 1)
@@ -242,7 +306,6 @@ internal sealed class PatriciaTrie
         {
             output[i] = (byte)((nibbles[n] << 4) | nibbles[n + 1]);
         }
-        return output;
     }
 
     private abstract class Node;

@@ -523,7 +523,7 @@ public sealed class ChainStore : IDisposable
     private void FreezeBlock(Block block)
     {
         var (number, hash) = (block.Header.Number, block.Header.Hash);
-        _frozen.Append(number, hash, block.Header.EncodedBytes(), block.Body.Encode());
+        _frozen.Append(number, hash, block.Header.EncodedBytes(), block.Body);
         if (_index.HoldsOpen(number, hash) != true)
         {
             _stage!.Add(number, hash); // a closed epoch's merge skips a hash it holds

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using EngineSkeleton.Core.Blocks;
 using EngineSkeleton.Core.Primitives;
 using Microsoft.Win32.SafeHandles;
 
@@ -126,7 +127,7 @@ internal sealed class FrozenBlocks : IDisposable
     }
 
     /// <summary>Appends block <paramref name="number"/>, which must follow the last one, to the transaction in progress.</summary>
-    public void Append(ulong number, Hash256 hash, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body)
+    public void Append(ulong number, Hash256 hash, ReadOnlySpan<byte> header, BlockBody body)
     {
         var expected = First + (ulong)(Count + _stagedCount);
         if (number != expected)
@@ -134,7 +135,7 @@ internal sealed class FrozenBlocks : IDisposable
             throw new InvalidOperationException($"frozen block {number} does not follow the frozen chain, whose next number is {expected}");
         }
         _stagedData.Write(header);
-        _stagedData.Write(body);
+        _stagedData.Advance(body.Encode(_stagedData.GetSpan(body.EncodedLength))); // into the stage: no array a block
         var record = _stagedIndex.GetSpan(RecordSize)[..RecordSize];
         BinaryPrimitives.WriteInt64LittleEndian(record, StagedDataLength);
         BinaryPrimitives.WriteInt32LittleEndian(record[8..], header.Length);

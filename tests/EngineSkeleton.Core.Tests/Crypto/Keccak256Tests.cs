@@ -168,9 +168,18 @@ public sealed class Keccak256Tests
         }
         var hashes = new Hash256[count];
         Keccak256.HashAll(inputs, hashes);
+        // The same inputs one after another in one buffer, each ending where the next starts.
+        var ends = new int[count];
+        for (var i = 0; i < count; i++)
+        {
+            ends[i] = (i == 0 ? 0 : ends[i - 1]) + inputs[i].Length;
+        }
+        var sliced = new Hash256[count];
+        Keccak256.HashAll(inputs.SelectMany(input => input).ToArray(), ends, sliced);
         for (var i = 0; i < count; i++)
         {
             Assert.Equal(Keccak256.Hash(inputs[i]), hashes[i]);
+            Assert.Equal(hashes[i], sliced[i]);
         }
     }
 
@@ -178,5 +187,12 @@ public sealed class Keccak256Tests
     public void HashAll_refuses_an_output_span_too_short()
     {
         Assert.Throws<ArgumentException>(() => Keccak256.HashAll([[1], [2]], new Hash256[1]));
+        Assert.Throws<ArgumentException>(() => Keccak256.HashAll([1, 2], [1, 2], new Hash256[1]));
+    }
+
+    [Fact]
+    public void HashAll_refuses_inputs_that_end_past_the_buffer()
+    {
+        Assert.Throws<ArgumentException>(() => Keccak256.HashAll([1, 2], [1, 3], new Hash256[2]));
     }
 }
