@@ -305,6 +305,21 @@ public sealed class JsonRpcStreamTests
     }
 
     [Theory]
+    [InlineData("a small answer", 60)]
+    [InlineData("an answer that grows the buffer", Buffer + 4321)]
+    public async Task No_limit_at_all_reads_the_answer_whole(string proves, int size)
+    {
+        Assert.NotEmpty(proves);
+        var body = Padded(size);
+
+        // RpcSyncPeerOptions.MaxResponseBytes has no upper bound: long.MaxValue is how an operator says "none".
+        var streamed = await ReadStreamedAsync(new ChunkedStream(body, 4096), 1, maxBytes: long.MaxValue);
+
+        Assert.Equal(ParseWhole(body, 1).Answers, streamed.Answers);
+        Assert.NotNull(streamed.Answers);
+    }
+
+    [Theory]
     [InlineData(typeof(PeerException))]
     [InlineData(typeof(InvalidOperationException))]
     public async Task What_the_reader_throws_ends_the_read_unchanged_and_no_later_answer_is_read(Type type)
