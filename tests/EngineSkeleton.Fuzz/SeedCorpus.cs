@@ -185,6 +185,16 @@ internal static class SeedCorpus
         Add("rpc-peer", "block-objects", [2, .. Utf8($$"""[{"jsonrpc":"2.0","id":1,"result":{{preMergeObject}}},{"jsonrpc":"2.0","id":0,"result":{{blockObject}}},{"jsonrpc":"2.0","id":2,"result":null}]""")]);
         Add("rpc-peer", "errors", [1, .. Utf8("""[{"jsonrpc":"2.0","id":0,"error":{"code":-32601,"message":"the method does not exist"}},{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"specified block greater than current height"}}]""")]);
 
+        // The same answers streamed: byte 0 is the calls (1 + bits 0-1), the read size (bits 2-3) and, in bit 7, whether
+        // the first buffer ends inside the answer, at byte 1's share of it. A third are cut so: each costs a megabyte.
+        var blockObjects = files[Path.Combine("rpc-peer", "block-objects")][1..];
+        Add("rpc-stream", "raw-header", [0b0000_0000, 0, .. Utf8($"[{rawHeader}]")]);
+        Add("rpc-stream", "block-objects", [0b0000_1010, 0, .. blockObjects]);
+        Add("rpc-stream", "errors", [0b0000_0101, 0, .. files[Path.Combine("rpc-peer", "errors")][1..]]);
+        Add("rpc-stream", "block-objects-cut", [0b1000_1110, 200, .. blockObjects]);
+        Add("rpc-stream", "refused", [0b0000_0000, 0, .. Utf8("""{"jsonrpc":"2.0","id":null,"error":{"code":-32005,"message":"batch limit exceeded"}}""")]);
+        Add("rpc-stream", "out-of-order-cut", [0b1000_0110, 100, .. Utf8("""[{"jsonrpc":"2.0","id":2,"result":null},{"jsonrpc":"2.0","id":0,"result":"0x00"},{"jsonrpc":"2.0","id":1,"result":{"a":[1,2.5e3,"\u00e9é"]}}]""")]);
+
         foreach (var (path, bytes) in files)
         {
             var full = Path.Combine(root, path);

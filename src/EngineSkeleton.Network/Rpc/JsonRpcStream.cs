@@ -25,6 +25,9 @@ internal static class JsonRpcStream
     public static async Task<T?[]> ReadAsync<T>(
         Stream stream, int count, long maxBytes, Func<int, JsonRpcAnswer, T?> read, CancellationToken cancellationToken)
     {
+        // No buffer holds more than Array.MaxLength bytes, so no larger limit can be kept (long.MaxValue is how an
+        // operator says "none"); and maxBytes + 1, the byte that tells an answer over it, must not overflow.
+        maxBytes = Math.Min(maxBytes, Array.MaxLength - 1);
         var answers = new Answers<T>(count, read);
         var buffer = JsonRpcBatch.AnswerBuffers.Rent(FirstBufferBytes);
         try

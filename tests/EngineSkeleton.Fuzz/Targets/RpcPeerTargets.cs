@@ -14,7 +14,11 @@ internal static class RpcPeerTargets
     public static IEnumerable<FuzzTarget> All =>
     [
         new("rpc-peer", "JsonRpcBatch.Parse, then each answer as a raw header, a block object, its transactions and withdrawals", RpcPeer),
+        new("rpc-stream", "JsonRpcStream.ReadAsync against JsonRpcBatch.Parse: the answer in pieces, cut by the first buffer's end", RpcStream),
     ];
+
+    /// <summary>The most a read of the answer returns, by bits 2–3 of byte 0: a byte, a few, a page, all of it.</summary>
+    private static readonly int[] ReadSizes = [1, 7, 4096, int.MaxValue];
 
     private static void RpcPeer(ReadOnlySpan<byte> input)
     {
@@ -68,6 +72,70 @@ internal static class RpcPeerTargets
         }
     }
 
+    /// <summary>
+    /// The answer read as it streams in must be judged as it is read whole: the same answer to each call, or a
+    /// <see cref="PeerException"/> from both. Byte 0 holds the calls (1 + bits 0–1), the read size (bits 2–3) and, in
+    /// bit 7, whether the streamed copy starts with the whitespace that puts the end of the first buffer at byte 1's
+    /// share of the answer (JSON allows it, so the whole answer's verdict is the same); the answer follows byte 1.
+    /// Reads smaller than the buffer do not move where the parser is cut: only the buffer's end does.
+    /// </summary>
+    private static void RpcStream(ReadOnlySpan<byte> input)
+    {
+        if (input.Length < 2)
+        {
+            return;
+        }
+        var count = 1 + (input[0] & 3);
+        var readSize = ReadSizes[(input[0] >> 2) & 3];
+        var body = input[2..].ToArray();
+        var padding = (input[0] & 0x80) == 0 ? 0 : JsonRpcStream.FirstBufferBytes - (body.Length * input[1] / 256);
+
+        var whole = ParseWhole(body, count);
+        var streamed = ReadStreamed(new PaddedStream(padding, body, readSize), count);
+
+        CoreTargets.Expect(
+            (whole.Answers is null) == (streamed.Answers is null),
+            $"one of JsonRpcBatch.Parse and JsonRpcStream.ReadAsync refuses what the other answers: whole {whole}, streamed {streamed}");
+        CoreTargets.Expect(
+            whole.Answers is null || whole.Answers.AsSpan().SequenceEqual(streamed.Answers),
+            $"JsonRpcBatch.Parse and JsonRpcStream.ReadAsync answer differently: whole {whole}, streamed {streamed}");
+    }
+
+    private static Judgement ParseWhole(byte[] body, int count)
+    {
+        try
+        {
+            using var batch = JsonRpcBatch.Parse(body, count);
+            var answers = new string?[batch.Count];
+            for (var id = 0; id < batch.Count; id++)
+            {
+                answers[id] = Text(id, batch[id]);
+            }
+            return new Judgement(answers, null);
+        }
+        catch (PeerException e)
+        {
+            return new Judgement(null, e.Message);
+        }
+    }
+
+    private static Judgement ReadStreamed(Stream stream, int count)
+    {
+        try
+        {
+            // Each result's text is taken inside the call, while its bytes are in the buffer; long.MaxValue: no limit.
+            return new Judgement(JsonRpcStream.ReadAsync(stream, count, long.MaxValue, Text, CancellationToken.None).GetAwaiter().GetResult(), null);
+        }
+        catch (PeerException e)
+        {
+            return new Judgement(null, e.Message);
+        }
+    }
+
+    /// <summary>An answer as text that tells every difference apart: the id it came to, then its result's raw JSON or its error.</summary>
+    private static string Text(int id, JsonRpcAnswer answer) =>
+        answer.Error is { } error ? $"{id}: error {error.Code} {error.Message}" : $"{id}: result {answer.Result.GetRawText()}";
+
     private static void Try(Action read)
     {
         try
@@ -77,5 +145,58 @@ internal static class RpcPeerTargets
         catch (PeerException)
         {
         }
+    }
+
+    /// <summary>How a parser judged an answer: each call's answer as text, or why it refused the answer.</summary>
+    private sealed record Judgement(string?[]? Answers, string? Refusal)
+    {
+        public override string ToString() => Answers is null ? $"refused ({Refusal})" : $"[{string.Join(", ", Answers)}]";
+    }
+
+    /// <summary>Whitespace in one read, then the answer at most a given number of bytes a read; not seekable.</summary>
+    private sealed class PaddedStream(int padding, byte[] data, int readSize) : Stream
+    {
+        private int _padded;
+        private int _served;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (_padded < padding)
+            {
+                var spaces = Math.Min(buffer.Length, padding - _padded);
+                buffer[..spaces].Fill((byte)' ');
+                _padded += spaces;
+                return spaces;
+            }
+            var n = Math.Min(Math.Min(buffer.Length, readSize), data.Length - _served);
+            data.AsSpan(_served, n).CopyTo(buffer);
+            _served += n;
+            return n;
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(Read(buffer.Span));
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
