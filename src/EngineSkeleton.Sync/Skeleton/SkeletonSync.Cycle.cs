@@ -125,7 +125,7 @@ public sealed partial class SkeletonSync
                     }
                     break;
                 case Delivery d:
-                    var (linked, merged) = OnDelivery(cycle, d);
+                    var (linked, merged) = OnDeliveries(cycle, d);
                     if (linked)
                     {
                         return (CycleEnd.Linked, null);

@@ -97,17 +97,37 @@ public sealed partial class SkeletonSync
     }
 
     /// <summary>
-    /// A delivery: checked, copied into the scratch window, and every complete batch adjoining the tail consumed —
-    /// written with the progress in one transaction. Returns whether the subchain linked or merged.
+    /// A delivery, and every delivery of this cycle queued behind it: each checked and copied into the scratch window,
+    /// then every complete batch adjoining the tail consumed — written with the progress in one transaction. Returns
+    /// whether the subchain linked or merged. The write is the loop's longest step (LiteDB's commit; docs/benchmarks.md):
+    /// deliveries that queued while one ran are written in one, not a commit each. The peers they free are asked again
+    /// after it, as geth does: asked before it, they would fetch what a merge it makes leaves needless.
     /// </summary>
-    private (bool Linked, bool Merged) OnDelivery(SkeletonCycle cycle, Delivery d)
+    private (bool Linked, bool Merged) OnDeliveries(SkeletonCycle cycle, Delivery d)
+    {
+        var placed = Place(cycle, d);
+        // Bounded: a delivery answers a task the window gave out, and the window has a fixed number of them.
+        while (_events.Reader.TryPeek(out var next) && next is Delivery queued && queued.Cycle == cycle.Number)
+        {
+            _events.Reader.TryRead(out _);
+            placed |= Place(cycle, queued);
+        }
+        if (!placed)
+        {
+            return (false, false);
+        }
+        return ConsumeScratch(cycle);
+    }
+
+    /// <summary>A delivery checked, and its headers copied into the scratch window; false if it placed none.</summary>
+    private bool Place(SkeletonCycle cycle, Delivery d)
     {
         _peers.MarkIdle(d.Peer);
         var window = cycle.Window;
         var task = window.TaskAt(d.Range.Origin);
         if (task < 0 || !ReferenceEquals(window.OwnerOf(task), d.Peer))
         {
-            return (false, false); // the window moved on or the task was given to another peer
+            return false; // the window moved on or the task was given to another peer
         }
         if (d.Failure is not null)
         {
@@ -116,7 +136,7 @@ public sealed partial class SkeletonSync
             {
                 Drop(d.Peer, d.Failure, DropCause.Unresponsive); // no answer, or one that failed in transit
             }
-            return (false, false);
+            return false;
         }
         var verdict = d.Verdict;
         if (verdict.Problem != ResponseProblem.None)
@@ -133,7 +153,7 @@ public sealed partial class SkeletonSync
                 var rest = _backoff.Strike(d.Peer);
                 Log.PeerResting(_logger, d.Peer.Id, d.Range.Origin, rest.Strikes, rest.Until - _time.GetUtcNow());
             }
-            return (false, false);
+            return false;
         }
         _backoff.Clear(d.Peer);
         _peers.Update(d.Peer, d.Headers!.Count, d.Elapsed);
@@ -143,7 +163,7 @@ public sealed partial class SkeletonSync
         {
             slots[i] = d.Headers[i];
         }
-        return ConsumeScratch(cycle);
+        return true;
     }
 
     /// <summary>
