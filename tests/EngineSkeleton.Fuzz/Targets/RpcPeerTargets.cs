@@ -1,6 +1,7 @@
 using System.Text.Json;
 using EngineSkeleton.Network.Rpc;
 using EngineSkeleton.Sync.Peers;
+using EngineSkeleton.Testing.Net;
 
 namespace EngineSkeleton.Fuzz.Targets;
 
@@ -91,7 +92,7 @@ internal static class RpcPeerTargets
         var padding = (input[0] & 0x80) == 0 ? 0 : JsonRpcStream.FirstBufferBytes - (body.Length * input[1] / 256);
 
         var whole = ParseWhole(body, count);
-        var streamed = ReadStreamed(new PaddedStream(padding, body, readSize), count);
+        var streamed = ReadStreamed(new ChunkedStream(body, readSize, padding), count);
 
         CoreTargets.Expect(
             (whole.Answers is null) == (streamed.Answers is null),
@@ -153,50 +154,4 @@ internal static class RpcPeerTargets
         public override string ToString() => Answers is null ? $"refused ({Refusal})" : $"[{string.Join(", ", Answers)}]";
     }
 
-    /// <summary>Whitespace in one read, then the answer at most a given number of bytes a read; not seekable.</summary>
-    private sealed class PaddedStream(int padding, byte[] data, int readSize) : Stream
-    {
-        private int _padded;
-        private int _served;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            if (_padded < padding)
-            {
-                var spaces = Math.Min(buffer.Length, padding - _padded);
-                buffer[..spaces].Fill((byte)' ');
-                _padded += spaces;
-                return spaces;
-            }
-            var n = Math.Min(Math.Min(buffer.Length, readSize), data.Length - _served);
-            data.AsSpan(_served, n).CopyTo(buffer);
-            _served += n;
-            return n;
-        }
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult(Read(buffer.Span));
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using EngineSkeleton.Network.Rpc;
 using EngineSkeleton.Sync.Peers;
+using EngineSkeleton.Testing.Net;
 
 namespace EngineSkeleton.Network.Tests.Rpc;
 
@@ -419,49 +420,6 @@ public sealed class JsonRpcStreamTests
     {
         const string Frame = """[{"jsonrpc":"2.0","id":0,"result":""}]""";
         return Encoding.UTF8.GetBytes($$"""[{"jsonrpc":"2.0","id":0,"result":"{{Hex(size - Frame.Length)}}"}]""");
-    }
-
-    /// <summary>Non-seekable, and at most a given number of bytes a read: how an answer arrives over HTTP.</summary>
-    private sealed class ChunkedStream(byte[] data, int readSize) : Stream
-    {
-        /// <summary>Bytes handed out so far.</summary>
-        public int Consumed { get; private set; }
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            var n = Math.Min(Math.Min(buffer.Length, readSize), data.Length - Consumed);
-            data.AsSpan(Consumed, n).CopyTo(buffer);
-            Consumed += n;
-            return n;
-        }
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-            ValueTask.FromResult(Read(buffer.Span));
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            Task.FromResult(Read(buffer.AsSpan(offset, count)));
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>Hands out its bytes, then waits until cancelled: a node that went silent mid-answer.</summary>

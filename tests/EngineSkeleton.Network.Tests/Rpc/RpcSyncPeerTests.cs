@@ -3,6 +3,7 @@ using EngineSkeleton.Core.Blocks;
 using EngineSkeleton.Core.Primitives;
 using EngineSkeleton.Network.Rpc;
 using EngineSkeleton.Sync.Peers;
+using EngineSkeleton.Testing.Net;
 using EngineSkeleton.Testing.Rpc;
 using Microsoft.Extensions.Time.Testing;
 
@@ -211,43 +212,9 @@ public sealed class RpcSyncPeerTests
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            var content = new StreamContent(new TrickleStream(System.Text.Encoding.UTF8.GetBytes(body)));
+            var content = new StreamContent(new ChunkedStream(System.Text.Encoding.UTF8.GetBytes(body), readSize: 1_000));
             Assert.Null(content.Headers.ContentLength);
             return Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = content });
-        }
-
-        /// <summary>Non-seekable (so no length is known) and at most 1,000 bytes a read.</summary>
-        private sealed class TrickleStream(byte[] data) : Stream
-        {
-            private int _position;
-
-            public override bool CanRead => true;
-
-            public override bool CanSeek => false;
-
-            public override bool CanWrite => false;
-
-            public override long Length => throw new NotSupportedException();
-
-            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-            public override int Read(byte[] buffer, int offset, int count)
-            {
-                var n = Math.Min(Math.Min(count, 1_000), data.Length - _position);
-                data.AsSpan(_position, n).CopyTo(buffer.AsSpan(offset));
-                _position += n;
-                return n;
-            }
-
-            public override void Flush()
-            {
-            }
-
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-            public override void SetLength(long value) => throw new NotSupportedException();
-
-            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         }
     }
 
